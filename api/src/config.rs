@@ -1,0 +1,53 @@
+use std::path::{Path, PathBuf};
+
+/// Where fieldtrail keeps its state and how it listens. Built from the command line and the
+/// environment by `main`; tests build it directly.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; otherwise an SQLite file path. Default: inside data_dir.
+    pub database_url: Option<String>,
+    /// The token signing key; default `<data_dir>/jwt-ed25519.pem`, created on first start.
+    pub jwt_key: Option<PathBuf>,
+    pub token_ttl_seconds: i64,
+    pub read_pool_size: u32,
+    /// HTTP worker threads; default: one per core.
+    pub workers: Option<usize>,
+    /// Running inside another program (tests): leave signal handling to it.
+    pub embedded: bool,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./fieldtrail-data";
+pub const DEFAULT_TOKEN_TTL_SECONDS: i64 = 12 * 3600;
+
+impl Config {
+    pub fn new(data_dir: impl AsRef<Path>) -> Config {
+        Config {
+            bind: DEFAULT_BIND.to_owned(),
+            data_dir: data_dir.as_ref().to_path_buf(),
+            database_url: None,
+            jwt_key: None,
+            token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
+            read_pool_size: 8,
+            workers: None,
+            embedded: false,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("fieldtrail.sqlite")
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+
+    pub fn jwt_key_path(&self) -> PathBuf {
+        self.jwt_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("jwt-ed25519.pem"))
+    }
+}

@@ -1,0 +1,183 @@
+//! The JSON body extractor: bounded size, unknown fields refused, and every error names the
+//! field it is about as a JSON pointer.
+
+use crate::error::ApiError;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use fieldtrail_domain::FieldProblem;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Default body limit: far above any real record, far below what could hurt the server.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Unit imports carry county boundaries, which are legitimately large.
+pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|err| {
+                if err.as_response_error().status_code().as_u16() == 413 {
+                    ApiError::PayloadTooLarge(format!("the request body is too large: {err}"))
+                } else {
+                    ApiError::Malformed {
+                        detail: format!("cannot read the request body: {err}"),
+                        problems: Vec::new(),
+                    }
+                }
+            })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+    deserializer.end().map_err(|err| ApiError::Malformed {
+        detail: format!("the body is not valid JSON: {err}"),
+        problems: Vec::new(),
+    })?;
+    Ok(value)
+}
+
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let mut pointer = to_pointer(&err.path().to_string());
+    let inner = err.into_inner();
+    let message = inner.to_string();
+    // serde reports a missing or unknown field at its parent; the client wants the field itself.
+    if message.starts_with("missing field") || message.starts_with("unknown field") {
+        if let Some(name) = message.split('`').nth(1) {
+            pointer = format!("{pointer}/{}", escape_pointer_token(name));
+        }
+    }
+    let reason = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            ApiError::Invalid(vec![FieldProblem::new(pointer, reason)])
+        }
+        _ => ApiError::Malformed {
+            detail: format!("the body is not valid JSON: {message}"),
+            problems: vec![FieldProblem::new(pointer, reason)],
+        },
+    }
+}
+
+/// serde_path_to_error writes `a.b[0].c`; RFC 6901 wants `/a/b/0/c`; the root is ``.
+fn to_pointer(path: &str) -> String {
+    if path == "." || path.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for segment in path.split('.') {
+        let mut rest = segment;
+        if let Some(start) = rest.find('[') {
+            out.push('/');
+            out.push_str(&escape_pointer_token(&rest[..start]));
+            rest = &rest[start..];
+            while let Some(inner) = rest.strip_prefix('[') {
+                let end = inner.find(']').unwrap_or(inner.len());
+                out.push('/');
+                out.push_str(&inner[..end]);
+                rest = inner.get(end + 1..).unwrap_or("");
+            }
+        } else {
+            out.push('/');
+            out.push_str(&escape_pointer_token(rest));
+        }
+    }
+    out.replace("//", "/")
+}
+
+fn escape_pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::ResponseError;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        position: Inner,
+        list: Vec<Inner>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        lat: f64,
+    }
+
+    fn pointer_of(body: &str) -> (u16, String) {
+        let err = parse_json::<Outer>(body.as_bytes()).unwrap_err();
+        let status = err.status_code().as_u16();
+        let pointer = match err {
+            ApiError::Invalid(problems) => problems[0].pointer.clone(),
+            ApiError::Malformed { problems, .. } => problems
+                .first()
+                .map(|p| p.pointer.clone())
+                .unwrap_or_default(),
+            other => panic!("unexpected {other:?}"),
+        };
+        (status, pointer)
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": "north"}, "list": []}"#),
+            (422, "/position/lat".into())
+        );
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": 1}, "list": [{"lat": 1}, {"lat": true}]}"#),
+            (422, "/list/1/lat".into())
+        );
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_name_the_field_itself() {
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": 1, "alt": 2}, "list": []}"#),
+            (422, "/position/alt".into())
+        );
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": 1}}"#),
+            (422, "/list".into())
+        );
+    }
+
+    #[test]
+    fn broken_json_is_a_400() {
+        assert_eq!(pointer_of(r#"{"position": {"lat": 1"#).0, 400);
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": NaN}, "list": []}"#).0,
+            400
+        );
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": 1}, "list": []} trailing"#).0,
+            400
+        );
+    }
+
+    #[test]
+    fn paths_become_json_pointers() {
+        assert_eq!(to_pointer("."), "");
+        assert_eq!(to_pointer("features[3].geometry"), "/features/3/geometry");
+        assert_eq!(to_pointer("a.b"), "/a/b");
+    }
+}

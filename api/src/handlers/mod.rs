@@ -1,0 +1,47 @@
+//! One module per resource, one function per action.
+
+pub mod assignments;
+pub mod auth;
+pub mod health;
+pub mod households;
+pub mod people;
+pub mod records;
+pub mod units;
+
+use crate::error::ApiError;
+use fieldtrail_storage::{Database, DbConnection, StorageResult};
+
+/// Runs a read on a pooled connection off the async workers.
+pub async fn read<T, F>(db: &Database, query: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> StorageResult<T> + Send + 'static,
+{
+    let db = db.clone();
+    Ok(actix_web::web::block(move || {
+        let mut conn = db.conn()?;
+        query(&mut conn)
+    })
+    .await??)
+}
+
+/// Parses a position, naming `…/lon` or `…/lat` in the problem rather than the whole object.
+pub fn parse_position(
+    problems: &mut fieldtrail_domain::error::Problems,
+    prefix: &str,
+    lon: f64,
+    lat: f64,
+) -> Option<fieldtrail_domain::geo::Position> {
+    use fieldtrail_domain::geo::Position;
+    let lon_ok = problems
+        .check(&format!("{prefix}/lon"), Position::parse(lon, 0.0))
+        .is_some();
+    let lat_ok = problems
+        .check(&format!("{prefix}/lat"), Position::parse(0.0, lat))
+        .is_some();
+    if lon_ok && lat_ok {
+        Position::parse(lon, lat).ok()
+    } else {
+        None
+    }
+}

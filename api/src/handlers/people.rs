@@ -1,0 +1,203 @@
+use crate::auth::{hash_password, Principal};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::handlers::read;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use fieldtrail_domain::canonical::{parse_rfc3339, unix_micros};
+use fieldtrail_domain::error::Problems;
+use fieldtrail_domain::person::{DisplayName, Password, PersonId, Phone, Role, Username};
+use fieldtrail_domain::record::RecordKind;
+use fieldtrail_domain::unit::{UnitCode, UnitPath};
+use fieldtrail_storage::models::{PersonRow, PersonView};
+use fieldtrail_storage::reads::RecordFilter;
+use fieldtrail_storage::writer::{Actor, NewPerson};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePerson {
+    username: String,
+    password: String,
+    display_name: String,
+    role: String,
+    unit_code: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<CreatePerson>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_role(&[Role::Admin])?;
+    let mut problems = Problems::new();
+    let username = problems.check("/username", Username::parse(&body.username));
+    let password = problems.check("/password", Password::parse(&body.password));
+    let display_name = problems.check("/display_name", DisplayName::parse(&body.display_name));
+    let role = problems.check("/role", Role::parse(&body.role));
+    let unit_code = problems.check("/unit_code", UnitCode::parse(&body.unit_code));
+    let phone = match body.phone.as_deref() {
+        None => Some(None),
+        Some(raw) => problems.check("/phone", Phone::parse(raw)).map(Some),
+    };
+    problems.finish()?;
+    let (
+        Some(username),
+        Some(password),
+        Some(display_name),
+        Some(role),
+        Some(unit_code),
+        Some(phone),
+    ) = (username, password, display_name, role, unit_code, phone)
+    else {
+        return Err(ApiError::Internal("parsed fields missing".into()));
+    };
+    let password_hash = web::block(move || hash_password(password.expose())).await??;
+    let person = NewPerson {
+        username,
+        password_hash,
+        display_name,
+        role,
+        unit_code: Some(unit_code),
+        phone,
+    };
+    let actor = Actor {
+        id: Some(principal.id),
+        scope: principal.scope.clone(),
+    };
+    let view = state.writer.create_person(actor, person).await?;
+    tracing::info!(by = %principal.id, person = %view.id, role = %view.role, "person created");
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The person behind `id`, if the caller may see them: themselves, or anyone in the scope of a
+/// supervisor, inspector or admin.
+pub async fn visible_person(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<PersonRow, ApiError> {
+    let parsed = PersonId::parse(id).map_err(|_| ApiError::NotFound(format!("no person {id}")))?;
+    let wanted = parsed.to_string();
+    let row = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::person(conn, &wanted)
+    })
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no person {id}")))?;
+    if may_see_person(principal, parsed, &row.unit_path) {
+        Ok(row)
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+pub fn may_see_person(principal: &Principal, person: PersonId, unit_path: &str) -> bool {
+    principal.id == person
+        || (principal.role != Role::Cadre
+            && principal.reaches(&UnitPath::from_stored(unit_path.to_owned())))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = visible_person(&state, &principal, &id).await?;
+    Ok(HttpResponse::Ok().json(PersonView::from(row)))
+}
+
+pub async fn assignments(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = visible_person(&state, &principal, &id).await?;
+    let items = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::assignments_of(conn, &row.id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQuery {
+    from: Option<String>,
+    to: Option<String>,
+    kind: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+pub const DEFAULT_PAGE: i64 = 100;
+pub const MAX_PAGE: i64 = 1000;
+
+fn parse_filter(query: RecordQuery) -> Result<RecordFilter, ApiError> {
+    let mut problems = Problems::new();
+    let time = |raw: &Option<String>| raw.as_deref().map(parse_rfc3339).transpose();
+    let from = problems.check(
+        "/from",
+        time(&query.from).map_err(|_| "must be an RFC 3339 timestamp"),
+    );
+    let to = problems.check(
+        "/to",
+        time(&query.to).map_err(|_| "must be an RFC 3339 timestamp"),
+    );
+    let kind = problems.check(
+        "/kind",
+        query.kind.as_deref().map(RecordKind::parse).transpose(),
+    );
+    let limit = problems.check(
+        "/limit",
+        match query.limit.as_deref() {
+            None => Ok(DEFAULT_PAGE),
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or("must be a whole number from 1 to 1000"),
+        },
+    );
+    let after_seq = problems.check(
+        "/cursor",
+        query
+            .cursor
+            .as_deref()
+            .map(|raw| {
+                raw.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or("is not a cursor this server gave")
+            })
+            .transpose(),
+    );
+    problems.finish()?;
+    Ok(RecordFilter {
+        from: from.flatten().map(unix_micros),
+        to: to.flatten().map(unix_micros),
+        kind: kind.flatten().map(|k| k.as_str().to_owned()),
+        after_seq: after_seq.flatten(),
+        limit: limit.unwrap_or(DEFAULT_PAGE),
+    })
+}
+
+pub async fn records(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<RecordQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = parse_filter(query.into_inner())?;
+    let row = visible_person(&state, &principal, &id).await?;
+    let (items, next) = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::records_of(conn, &row.id, &filter)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "next_cursor": next.map(|seq| seq.to_string()),
+    })))
+}

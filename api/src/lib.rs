@@ -1,0 +1,138 @@
+//! The fieldtrail HTTP service: routing, authentication, handlers and problem+json errors, plus
+//! what the `fieldtrail` binary needs to start it.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+use crate::auth::{load_or_create_key, KeyError, TokenKeys};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::dev::{Server, Service};
+use actix_web::{web, App, HttpServer};
+use fieldtrail_storage::{Database, StorageError, Writer};
+use std::net::TcpListener;
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+}
+
+/// The database, writer and keys of one fieldtrail instance, before it listens.
+pub fn open_state(config: &Config) -> Result<web::Data<AppState>, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let key = load_or_create_key(&config.jwt_key_path())?;
+    let tokens = TokenKeys::new(&key, config.token_ttl_seconds)?;
+    let url = config.database_url();
+    let db = Database::open(&url, config.read_pool_size)?;
+    let writer = Writer::start(&url)?;
+    tracing::info!(backend = db.backend().as_str(), "storage ready");
+    Ok(web::Data::new(AppState { db, writer, tokens }))
+}
+
+/// A running server: bound, with its port known (port 0 in the config picks a free one).
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens storage and binds the listener. Must be called inside an actix/tokio runtime.
+    pub fn build(config: &Config) -> Result<Application, StartError> {
+        let state = open_state(config)?;
+        Self::serve(config, state)
+    }
+
+    pub fn serve(config: &Config, state: web::Data<AppState>) -> Result<Application, StartError> {
+        let bind_error = |source| StartError::Bind {
+            bind: config.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&config.bind).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::Malformed {
+                        detail: format!("bad query string: {err}"),
+                        problems: Vec::new(),
+                    }
+                    .into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::NotFound(format!("bad path: {err}")).into()
+                }))
+                .wrap_fn(|req, service| {
+                    let started = Instant::now();
+                    let method = req.method().clone();
+                    let path = req.path().to_owned();
+                    let response = service.call(req);
+                    async move {
+                        let response = response.await?;
+                        tracing::debug!(
+                            %method,
+                            %path,
+                            status = response.status().as_u16(),
+                            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                            "request"
+                        );
+                        Ok(response)
+                    }
+                })
+                .configure(|cfg| routes::configure(cfg, &mut Vec::new()))
+        })
+        .listen(listener)
+        .map_err(bind_error)?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        if config.embedded {
+            // An embedded server (tests) must not take over the process's Ctrl-C handling.
+            server = server.disable_signals();
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,95 @@
+//! Every route, wired in one place. The same function lists the routes for the OpenAPI sync
+//! test, so the list cannot drift from what is served.
+
+use crate::error::ApiError;
+use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
+use crate::handlers::{assignments, auth, health, households, people, records, units};
+use actix_web::http::Method;
+use actix_web::{web, Handler, HttpRequest, Responder};
+
+/// A route as the OpenAPI document names it: method in lower case, path with `{param}`s.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteInfo {
+    pub method: String,
+    pub path: String,
+}
+
+struct Routes<'a> {
+    cfg: &'a mut web::ServiceConfig,
+    seen: &'a mut Vec<RouteInfo>,
+}
+
+impl Routes<'_> {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, body_limit: usize, handler: F)
+    where
+        F: Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.seen.push(RouteInfo {
+            method: method.as_str().to_lowercase(),
+            path: path.to_owned(),
+        });
+        self.cfg.service(
+            web::resource(path)
+                .guard(actix_web::guard::Method(method.clone()))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .route(web::method(method).to(handler)),
+        );
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
+    let mut r = Routes { cfg, seen };
+    let body = MAX_BODY_BYTES;
+    r.add(Method::GET, "/healthz", body, health::healthz);
+    r.add(Method::POST, "/v1/auth/login", body, auth::login);
+    r.add(
+        Method::POST,
+        "/v1/units/import",
+        MAX_IMPORT_BYTES,
+        units::import,
+    );
+    r.add(Method::GET, "/v1/units/{code}", body, units::get);
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/children",
+        body,
+        units::children,
+    );
+    r.add(Method::POST, "/v1/people", body, people::create);
+    r.add(Method::GET, "/v1/people/{id}", body, people::get);
+    r.add(
+        Method::GET,
+        "/v1/people/{id}/assignments",
+        body,
+        people::assignments,
+    );
+    r.add(
+        Method::GET,
+        "/v1/people/{id}/records",
+        body,
+        people::records,
+    );
+    r.add(Method::POST, "/v1/assignments", body, assignments::create);
+    r.add(Method::POST, "/v1/households", body, households::create);
+    r.add(Method::POST, "/v1/records", body, records::create);
+    r.add(Method::GET, "/v1/records/{id}", body, records::get);
+    r.cfg.default_service(web::to(no_route));
+}
+
+async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NoRoute(format!(
+        "{} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// The routes the app serves, for the OpenAPI sync test and the docs.
+pub fn route_table() -> Vec<RouteInfo> {
+    let mut seen = Vec::new();
+    let _app = actix_web::App::new().configure(|cfg| configure(cfg, &mut seen));
+    seen.sort();
+    seen
+}

@@ -1,0 +1,14 @@
+//! Pure fieldtrail logic: no I/O, no database, no HTTP.
+//!
+//! Everything that comes from outside is parsed into a type here that cannot hold a bad value
+//! (a [`geo::Position`], a [`unit::UnitCode`], …); storage and api only move these types around.
+
+pub mod canonical;
+pub mod error;
+pub mod geo;
+pub mod person;
+pub mod record;
+pub mod roster;
+pub mod unit;
+
+pub use error::{DomainError, FieldProblem};

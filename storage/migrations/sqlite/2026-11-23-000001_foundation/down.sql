@@ -1,0 +1,10 @@
+DROP TABLE records;
+DROP TABLE households;
+DROP TABLE assignments;
+DROP TABLE people;
+DROP TABLE units;
+DROP TRIGGER ledger_payloads_no_update;
+DROP TABLE ledger_payloads;
+DROP TRIGGER ledger_no_delete;
+DROP TRIGGER ledger_no_update;
+DROP TABLE ledger;

@@ -1,0 +1,180 @@
+use crate::error::{StorageError, StorageResult};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend the URL named; queries are written once for both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// WAL lets readers run beside the writer; FULL makes every commit durable across power loss,
+/// which evidence needs. Foreign keys are off by default in SQLite.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// Opens one connection of the backend the URL names, set up as fieldtrail needs it.
+pub fn establish(url: &str) -> StorageResult<DbConnection> {
+    match Backend::of_url(url) {
+        Backend::Postgres => diesel::PgConnection::establish(url)
+            .map(DbConnection::Postgres)
+            .map_err(|err| StorageError::Connection(err.to_string())),
+        Backend::Sqlite => {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            let mut conn = diesel::SqliteConnection::establish(path)
+                .map_err(|err| StorageError::Connection(err.to_string()))?;
+            conn.batch_execute(SQLITE_PRAGMAS)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SqliteSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(inner) = conn {
+            inner
+                .batch_execute(SQLITE_PRAGMAS)
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// The read side: a pool of connections. Writes go through [`crate::Writer`].
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager<DbConnection>>,
+    backend: Backend,
+    url: String,
+}
+
+impl Database {
+    /// Connects, runs pending migrations and opens the read pool.
+    pub fn open(url: &str, pool_size: u32) -> StorageResult<Database> {
+        let backend = Backend::of_url(url);
+        let mut conn = establish(url)?;
+        run_migrations(&mut conn)?;
+        drop(conn);
+        let manager_url = match backend {
+            Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
+            Backend::Postgres => url.to_owned(),
+        };
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(SqliteSetup))
+            .build(ConnectionManager::<DbConnection>::new(manager_url))
+            .map_err(|err| StorageError::Connection(err.to_string()))?;
+        Ok(Database {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn conn(&self) -> StorageResult<PooledConnection<ConnectionManager<DbConnection>>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// True when a query round-trips; what /healthz reports.
+    pub fn is_reachable(&self) -> bool {
+        self.pool
+            .get_timeout(Duration::from_secs(2))
+            .ok()
+            .and_then(|mut conn| conn.batch_execute("SELECT 1").ok())
+            .is_some()
+    }
+}
+
+pub fn run_migrations(conn: &mut DbConnection) -> StorageResult<()> {
+    let result = match conn {
+        DbConnection::Sqlite(inner) => inner.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(inner) => inner
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|_| ()),
+    };
+    result.map_err(|err| StorageError::Migration(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_chosen_by_url_scheme() {
+        assert_eq!(
+            Backend::of_url("postgres://localhost/db"),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://localhost/db"),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("/var/lib/fieldtrail/fieldtrail.sqlite"),
+            Backend::Sqlite
+        );
+        assert_eq!(Backend::of_url("sqlite:///tmp/x.sqlite"), Backend::Sqlite);
+    }
+
+    #[test]
+    fn sqlite_migrations_apply_and_revert_cleanly() {
+        let dir = std::env::temp_dir().join(format!("ft-mig-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = dir.join("db.sqlite").to_string_lossy().into_owned();
+        let mut conn = establish(&url).unwrap();
+        run_migrations(&mut conn).unwrap();
+        if let DbConnection::Sqlite(inner) = &mut conn {
+            inner.revert_all_migrations(SQLITE_MIGRATIONS).unwrap();
+            let left: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' \
+                 AND name <> '__diesel_schema_migrations'",
+            )
+            .get_result(inner)
+            .unwrap();
+            assert_eq!(left, 0, "down.sql must undo everything up.sql made");
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

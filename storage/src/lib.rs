@@ -1,0 +1,13 @@
+//! fieldtrail persistence: one schema on SQLite and PostgreSQL, the single ledger writer, and
+//! read queries over the projections. Nothing here knows about HTTP.
+
+mod db;
+mod error;
+pub mod models;
+pub mod reads;
+mod schema;
+pub mod writer;
+
+pub use db::{Backend, Database, DbConnection};
+pub use error::{StorageError, StorageResult};
+pub use writer::{GeoState, Writer};

@@ -1,0 +1,236 @@
+//! Row structs (how tables look) and views (what callers get back). Views serialise to the JSON
+//! the API returns, so a field renamed here is a breaking API change.
+
+use crate::schema::*;
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = units)]
+pub struct UnitRow {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent_code: Option<String>,
+    pub path: String,
+    pub boundary: Option<String>,
+    pub tolerance_m: f64,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = people)]
+pub struct PersonRow {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit_code: Option<String>,
+    pub unit_path: String,
+    pub phone: Option<String>,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assignments)]
+pub struct AssignmentRow {
+    pub id: String,
+    pub person_id: String,
+    pub unit_code: String,
+    pub role: String,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = households)]
+pub struct HouseholdRow {
+    pub id: String,
+    pub unit_code: String,
+    pub head_name: String,
+    pub members: i32,
+    pub lon: f64,
+    pub lat: f64,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = records)]
+pub struct RecordRow {
+    pub id: String,
+    pub person_id: String,
+    pub kind: String,
+    pub seq: i64,
+    pub captured_at: i64,
+    pub content_hash: Vec<u8>,
+    pub unit_code: Option<String>,
+    pub actual_unit_code: Option<String>,
+    pub geo: String,
+    pub roster: String,
+    pub response: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger)]
+pub struct LedgerRow {
+    pub seq: i64,
+    pub entry_id: String,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub unit_code: Option<String>,
+    pub captured_at: i64,
+    pub received_at: i64,
+    pub body: Vec<u8>,
+    pub leaf_hash: Vec<u8>,
+    pub verdicts: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_payloads)]
+pub struct PayloadRow {
+    pub seq: i64,
+    pub salt: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitView {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent_code: Option<String>,
+    pub tolerance_m: f64,
+    pub boundary: Option<Value>,
+    pub seq: i64,
+}
+
+impl From<UnitRow> for UnitView {
+    fn from(row: UnitRow) -> Self {
+        UnitView {
+            boundary: row
+                .boundary
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok()),
+            code: row.code,
+            name: row.name,
+            level: row.level,
+            parent_code: row.parent_code,
+            tolerance_m: row.tolerance_m,
+            seq: row.seq,
+        }
+    }
+}
+
+/// A unit without its boundary, for listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitSummary {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent_code: Option<String>,
+    pub has_boundary: bool,
+}
+
+impl From<UnitRow> for UnitSummary {
+    fn from(row: UnitRow) -> Self {
+        UnitSummary {
+            has_boundary: row.boundary.is_some(),
+            code: row.code,
+            name: row.name,
+            level: row.level,
+            parent_code: row.parent_code,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit_code: Option<String>,
+    pub phone: Option<String>,
+    pub seq: i64,
+}
+
+impl From<PersonRow> for PersonView {
+    fn from(row: PersonRow) -> Self {
+        PersonView {
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            role: row.role,
+            unit_code: row.unit_code,
+            phone: row.phone,
+            seq: row.seq,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignmentView {
+    pub id: String,
+    pub person_id: String,
+    pub unit_code: String,
+    pub role: String,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+    pub seq: i64,
+}
+
+impl From<AssignmentRow> for AssignmentView {
+    fn from(row: AssignmentRow) -> Self {
+        AssignmentView {
+            id: row.id,
+            person_id: row.person_id,
+            unit_code: row.unit_code,
+            role: row.role,
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+            seq: row.seq,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Location {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HouseholdView {
+    pub id: String,
+    pub unit_code: String,
+    pub head_name: String,
+    pub members: i32,
+    pub location: Location,
+    pub seq: i64,
+}
+
+impl From<HouseholdRow> for HouseholdView {
+    fn from(row: HouseholdRow) -> Self {
+        HouseholdView {
+            id: row.id,
+            unit_code: row.unit_code,
+            head_name: row.head_name,
+            members: row.members,
+            location: Location {
+                lon: row.lon,
+                lat: row.lat,
+            },
+            seq: row.seq,
+        }
+    }
+}
+
+/// A unit as the import stored it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportedUnit {
+    pub code: String,
+    pub seq: i64,
+}
