@@ -128,6 +128,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from another thread or task.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
     }

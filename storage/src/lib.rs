@@ -8,6 +8,6 @@ pub mod reads;
 mod schema;
 pub mod writer;
 
-pub use db::{Backend, Database, DbConnection};
+pub use db::{establish as db_connect, Backend, Database, DbConnection};
 pub use error::{StorageError, StorageResult};
 pub use writer::{GeoState, Writer};

@@ -1,1 +1,315 @@
+//! The black-box test harness: each test starts the real fieldtrail server on a random port,
+//! with a fresh database of its own (a temporary SQLite file, or a new PostgreSQL database),
+//! and talks HTTP to it with real tokens.
+//!
+//! PostgreSQL tests need `FIELDTRAIL_TEST_PG_URL` (a URL to an existing database of a role that
+//! may create databases, e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Without it they
+//! are skipped, unless `FIELDTRAIL_REQUIRE_PG=1`, which makes them fail instead.
 
+pub mod fixtures;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use fieldtrail_api::auth::hash_password;
+use fieldtrail_api::config::Config;
+use fieldtrail_api::Application;
+use fieldtrail_domain::person::{DisplayName, Role, Username};
+use fieldtrail_storage::writer::NewPerson;
+use serde_json::Value;
+use std::sync::mpsc;
+
+pub use fieldtrail_storage::Backend;
+
+pub const ROOT_USER: &str = "root";
+pub const ROOT_PASSWORD: &str = "root-password";
+
+/// Runs a test body once per backend: `both_backends!(name_a, name_b);` makes
+/// `name_a::sqlite`, `name_a::postgres`, … from `fn name_a(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::Backend::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name($crate::Backend::Postgres)
+                }
+            }
+        )*
+    };
+}
+
+/// A fresh PostgreSQL database, dropped when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn postgres_database() -> Option<(String, PgDatabase)> {
+    let admin_url = match std::env::var("FIELDTRAIL_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("FIELDTRAIL_REQUIRE_PG").as_deref() != Ok("1"),
+                "FIELDTRAIL_REQUIRE_PG=1 but FIELDTRAIL_TEST_PG_URL is not set"
+            );
+            eprintln!("skipped: FIELDTRAIL_TEST_PG_URL is not set");
+            return None;
+        }
+    };
+    let name = format!("fieldtrail_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel::PgConnection::establish(&admin_url)
+        .unwrap_or_else(|err| panic!("cannot reach PostgreSQL at FIELDTRAIL_TEST_PG_URL: {err}"));
+    conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_owned())
+        .expect("FIELDTRAIL_TEST_PG_URL must name a database");
+    let url = format!("{base}/{name}");
+    Some((url, PgDatabase { admin_url, name }))
+}
+
+/// One HTTP response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// Asserts the response is an RFC 9457 problem with this status and returns its body.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.text);
+        for member in ["type", "title", "status", "detail"] {
+            assert!(self.body.get(member).is_some(), "problem lacks {member}: {}", self.text);
+        }
+        assert_eq!(self.body["status"], status);
+        &self.body
+    }
+
+    /// The pointers of a validation problem's `errors`.
+    pub fn pointers(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["pointer"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub database_url: String,
+    pub data_dir: tempfile::TempDir,
+    agent: ureq::Agent,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped after the server has been told to stop.
+    _pg: Option<PgDatabase>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop is sent at once; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+impl TestApp {
+    /// Starts a server with a fresh database and a whole-tree admin (`root`). None when the
+    /// backend is not available here (PostgreSQL not configured).
+    pub fn spawn(backend: Backend) -> Option<TestApp> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg) = match backend {
+            Backend::Sqlite => (
+                data_dir
+                    .path()
+                    .join("fieldtrail.sqlite")
+                    .to_string_lossy()
+                    .into_owned(),
+                None,
+            ),
+            Backend::Postgres => {
+                let (url, pg) = postgres_database()?;
+                (url, Some(pg))
+            }
+        };
+        let mut config = Config::new(data_dir.path());
+        config.bind = "127.0.0.1:0".into();
+        config.database_url = Some(database_url.clone());
+        config.workers = Some(2);
+        config.read_pool_size = 4;
+        config.embedded = true;
+        let (started, ready) = mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = match Application::build(&config) {
+                    Ok(app) => app,
+                    Err(err) => {
+                        let _ = started.send(Err(err.to_string()));
+                        return;
+                    }
+                };
+                let state = app.state();
+                let root = NewPerson {
+                    username: Username::parse(ROOT_USER).expect("username"),
+                    password_hash: hash_password(ROOT_PASSWORD).expect("hash"),
+                    display_name: DisplayName::parse("Root admin").expect("name"),
+                    role: Role::Admin,
+                    unit_code: None,
+                    phone: None,
+                };
+                if let Err(err) = state.writer.create_first_admin(root).await {
+                    let _ = started.send(Err(err.to_string()));
+                    return;
+                }
+                let _ = started.send(Ok((app.port(), app.handle())));
+                let _ = app.run_until_stopped().await;
+            });
+        });
+        let (port, handle) = ready
+            .recv()
+            .expect("server thread died")
+            .unwrap_or_else(|err| panic!("server failed to start: {err}"));
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build(),
+        );
+        Some(TestApp {
+            backend,
+            base: format!("http://127.0.0.1:{port}"),
+            database_url,
+            data_dir,
+            agent,
+            handle,
+            _pg: pg,
+        })
+    }
+
+    fn finish(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
+        let mut response = result.expect("HTTP request failed");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            content_type,
+            body,
+            text,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        let mut request = self.agent.get(self.url(path));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Self::finish(request.call())
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.post_raw(path, token, body.to_string().as_bytes())
+    }
+
+    pub fn post_raw(&self, path: &str, token: Option<&str>, bytes: &[u8]) -> Resp {
+        let mut request = self
+            .agent
+            .post(self.url(path))
+            .header("Content-Type", "application/json");
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Self::finish(request.send(bytes))
+    }
+
+    /// Sends a request with a raw Authorization header value.
+    pub fn get_with_authorization(&self, path: &str, authorization: &str) -> Resp {
+        Self::finish(
+            self.agent
+                .get(self.url(path))
+                .header("Authorization", authorization)
+                .call(),
+        )
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> String {
+        let resp = self.post(
+            "/v1/auth/login",
+            None,
+            &serde_json::json!({"username": username, "password": password}),
+        );
+        assert_eq!(resp.status, 200, "login of {username} failed: {}", resp.text);
+        resp.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    pub fn root_token(&self) -> String {
+        self.login(ROOT_USER, ROOT_PASSWORD)
+    }
+
+    /// The token signing key the server created in its data dir (for forging test tokens).
+    pub fn signing_key_pem(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("jwt-ed25519.pem")).expect("key file")
+    }
+
+    /// A direct database connection, bypassing the API (for proving what the database refuses).
+    pub fn db(&self) -> fieldtrail_storage::DbConnection {
+        fieldtrail_storage::db_connect(&self.database_url).expect("direct connection")
+    }
+
+    /// Runs one SQL statement directly; Err carries the database's message.
+    pub fn sql(&self, statement: &str) -> Result<(), String> {
+        self.db()
+            .batch_execute(statement)
+            .map_err(|err| err.to_string())
+    }
+
+    /// A single number from SQL, e.g. a count.
+    pub fn sql_count(&self, query: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        diesel::dsl::sql::<diesel::sql_types::BigInt>(query)
+            .get_result(&mut self.db())
+            .expect("count query")
+    }
+}

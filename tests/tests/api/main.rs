@@ -1,0 +1,11 @@
+//! All black-box tests compile into this one binary; each module is one area of the API.
+
+mod auth;
+mod checkin;
+mod health;
+mod ledger;
+mod openapi;
+mod records;
+mod roster;
+mod units;
+mod validation;
