@@ -54,7 +54,11 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     // serde reports a missing or unknown field at its parent; the client wants the field itself.
     if message.starts_with("missing field") || message.starts_with("unknown field") {
         if let Some(name) = message.split('`').nth(1) {
-            pointer = format!("{pointer}/{}", escape_pointer_token(name));
+            let token = escape_pointer_token(name);
+            // serde_path_to_error already names an unknown field itself, but not a missing one.
+            if !pointer.ends_with(&format!("/{token}")) {
+                pointer = format!("{pointer}/{token}");
+            }
         }
     }
     let reason = message

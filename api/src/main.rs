@@ -160,7 +160,8 @@ fn run_demo(config: Config) -> Result<(), String> {
             Vec::new()
         };
         let app = Application::serve(&config, state).map_err(|err| err.to_string())?;
-        let url = format!("http://{}", config.bind);
+        let host = config.bind.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
+        let url = format!("http://{host}:{}", app.port());
         println!();
         println!(
             "fieldtrail demo is running at {url}  (data in {})",

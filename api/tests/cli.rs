@@ -1,0 +1,177 @@
+//! The `fieldtrail` binary as an operator uses it.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fieldtrail");
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for (args, expect) in [
+        (vec!["--help"], "serve"),
+        (vec!["serve", "--help"], "--database-url"),
+        (vec!["serve", "--help"], "--bind"),
+        (vec!["bootstrap", "--help"], "--username"),
+        (vec!["demo", "--help"], "--data-dir"),
+    ] {
+        let (ok, stdout, _) = run(&args);
+        assert!(ok, "{args:?} failed");
+        assert!(stdout.contains(expect), "{args:?} does not mention {expect}: {stdout}");
+    }
+}
+
+#[test]
+fn bootstrap_creates_one_admin_and_refuses_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (ok, stdout, stderr) = run(&[
+        "bootstrap", "--username", "chief", "--password", "long-enough-pw", "--data-dir", data_dir,
+    ]);
+    assert!(ok, "first bootstrap failed: {stderr}");
+    assert!(stdout.contains("created admin chief"), "{stdout}");
+    assert!(dir.path().join("fieldtrail.sqlite").exists());
+    let key = dir.path().join("jwt-ed25519.pem");
+    assert!(key.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let (ok, _, stderr) = run(&[
+        "bootstrap", "--username", "deputy", "--password", "long-enough-pw", "--data-dir", data_dir,
+    ]);
+    assert!(!ok, "a second admin was bootstrapped");
+    assert!(stderr.contains("an admin already exists"), "{stderr}");
+    let (ok, _, stderr) = run(&["bootstrap", "--username", "x", "--password", "short", "--data-dir", data_dir]);
+    assert!(!ok);
+    assert!(stderr.contains("--username") || stderr.contains("--password"), "{stderr}");
+}
+
+/// A raw HTTP/1.1 exchange, enough to poke a running server without an HTTP client crate.
+fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_demo(data_dir: &str) -> (Running, u16, String) {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir", data_dir])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = String::new();
+    let started = Instant::now();
+    let mut port = None;
+    while started.elapsed() < Duration::from_secs(120) {
+        let Some(Ok(line)) = lines.next() else { break };
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.split("running at http://127.0.0.1:").nth(1) {
+            port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
+        }
+        if let (Some(port), true) = (port, line.contains("Ctrl-C")) {
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return (running, port, printed);
+        }
+    }
+    panic!("demo did not start: {printed}");
+}
+
+#[test]
+fn demo_loads_an_organisation_once_and_serves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let (demo, port, printed) = start_demo(&data_dir);
+    assert!(printed.contains("cadre01"), "demo logins are printed: {printed}");
+    assert!(printed.contains("Loading the demo organisation"));
+    let (status, health) = http(port, "GET", "/healthz", None, "");
+    assert_eq!(status, 200, "{health}");
+
+    let (status, login) = http(port, "POST", "/v1/auth/login", None, r#"{"username":"admin","password":"demo-admin-pass"}"#);
+    assert_eq!(status, 200);
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let (_, townships) = http(port, "GET", "/v1/units/341322/children", Some(&token), "");
+    let townships = townships["items"].as_array().unwrap().clone();
+    assert!(townships.len() >= 3);
+    let mut villages = 0;
+    for township in &townships {
+        let path = format!("/v1/units/{}/children", township["code"].as_str().unwrap());
+        let (_, children) = http(port, "GET", &path, Some(&token), "");
+        for village in children["items"].as_array().unwrap() {
+            assert_eq!(village["level"], "village");
+            assert_eq!(village["has_boundary"], true);
+            villages += 1;
+        }
+    }
+    assert!(villages >= 12, "{villages} villages");
+
+    // A demo cadre checks in at the centre of their village and is inside and assigned.
+    let (status, login) = http(port, "POST", "/v1/auth/login", None, r#"{"username":"cadre01","password":"demo-cadre-pass"}"#);
+    assert_eq!(status, 200);
+    let cadre = login["access_token"].as_str().unwrap().to_owned();
+    let centre = printed
+        .lines()
+        .find(|l| l.contains("centre: lon"))
+        .unwrap()
+        .to_owned();
+    let numbers: Vec<f64> = centre
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|s| s.parse().ok())
+        .filter(|n: &f64| *n > 30.0 && *n < 200.0)
+        .collect();
+    let body = format!(
+        r#"{{"id":"0190f1a4-3c55-7d2e-9e1f-111111111111","kind":"check_in","captured_at":"2026-06-01T09:00:00+08:00","position":{{"lon":{},"lat":{},"accuracy_m":15}},"device_id":"demo-phone"}}"#,
+        numbers[0], numbers[1]
+    );
+    let (status, record) = http(port, "POST", "/v1/records", Some(&cadre), &body);
+    assert_eq!(status, 201, "{record}");
+    assert_eq!(record["verdict"]["geo"], "inside");
+    assert_eq!(record["verdict"]["roster"], "assigned");
+    drop(demo);
+
+    // A second start on the same data dir serves what is there and loads nothing.
+    let (_demo, port, printed) = start_demo(&data_dir);
+    assert!(printed.contains("already holds data"), "{printed}");
+    let (status, login) = http(port, "POST", "/v1/auth/login", None, r#"{"username":"cadre01","password":"demo-cadre-pass"}"#);
+    assert_eq!(status, 200);
+    let cadre = login["access_token"].as_str().unwrap().to_owned();
+    let (_, me) = http(port, "GET", "/v1/records/0190f1a4-3c55-7d2e-9e1f-111111111111", Some(&cadre), "");
+    assert_eq!(me["verdict"]["geo"], "inside");
+}
