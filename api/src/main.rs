@@ -67,8 +67,8 @@ struct BootstrapArgs {
 struct DemoArgs {
     #[arg(long, env = "FIELDTRAIL_BIND", default_value = DEFAULT_BIND)]
     bind: String,
-    #[arg(long, env = "FIELDTRAIL_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 fn config_from(storage: StorageArgs, bind: String) -> Config {
@@ -89,11 +89,7 @@ fn main() -> ExitCode {
             serve(config)
         }
         Command::Bootstrap(args) => bootstrap(args),
-        Command::Demo(args) => {
-            let mut config = Config::new(args.data_dir);
-            config.bind = args.bind;
-            run_demo(config)
-        }
+        Command::Demo(args) => run_demo(config_from(args.storage, args.bind)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,7 +156,10 @@ fn run_demo(config: Config) -> Result<(), String> {
             Vec::new()
         };
         let app = Application::serve(&config, state).map_err(|err| err.to_string())?;
-        let host = config.bind.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
+        let host = config
+            .bind
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(host, _)| host);
         let url = format!("http://{host}:{}", app.port());
         println!();
         println!(

@@ -28,7 +28,10 @@ fn every_subcommand_has_help() {
     ] {
         let (ok, stdout, _) = run(&args);
         assert!(ok, "{args:?} failed");
-        assert!(stdout.contains(expect), "{args:?} does not mention {expect}: {stdout}");
+        assert!(
+            stdout.contains(expect),
+            "{args:?} does not mention {expect}: {stdout}"
+        );
     }
 }
 
@@ -37,7 +40,13 @@ fn bootstrap_creates_one_admin_and_refuses_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
     let (ok, stdout, stderr) = run(&[
-        "bootstrap", "--username", "chief", "--password", "long-enough-pw", "--data-dir", data_dir,
+        "bootstrap",
+        "--username",
+        "chief",
+        "--password",
+        "long-enough-pw",
+        "--data-dir",
+        data_dir,
     ]);
     assert!(ok, "first bootstrap failed: {stderr}");
     assert!(stdout.contains("created admin chief"), "{stdout}");
@@ -47,22 +56,50 @@ fn bootstrap_creates_one_admin_and_refuses_a_second() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let (ok, _, stderr) = run(&[
-        "bootstrap", "--username", "deputy", "--password", "long-enough-pw", "--data-dir", data_dir,
+        "bootstrap",
+        "--username",
+        "deputy",
+        "--password",
+        "long-enough-pw",
+        "--data-dir",
+        data_dir,
     ]);
     assert!(!ok, "a second admin was bootstrapped");
     assert!(stderr.contains("an admin already exists"), "{stderr}");
-    let (ok, _, stderr) = run(&["bootstrap", "--username", "x", "--password", "short", "--data-dir", data_dir]);
+    let (ok, _, stderr) = run(&[
+        "bootstrap",
+        "--username",
+        "x",
+        "--password",
+        "short",
+        "--data-dir",
+        data_dir,
+    ]);
     assert!(!ok);
-    assert!(stderr.contains("--username") || stderr.contains("--password"), "{stderr}");
+    assert!(
+        stderr.contains("--username") || stderr.contains("--password"),
+        "{stderr}"
+    );
 }
 
 /// A raw HTTP/1.1 exchange, enough to poke a running server without an HTTP client crate.
-fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -72,8 +109,14 @@ fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) ->
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 struct Running(Child);
@@ -119,12 +162,21 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
     let (demo, port, printed) = start_demo(&data_dir);
-    assert!(printed.contains("cadre01"), "demo logins are printed: {printed}");
+    assert!(
+        printed.contains("cadre01"),
+        "demo logins are printed: {printed}"
+    );
     assert!(printed.contains("Loading the demo organisation"));
     let (status, health) = http(port, "GET", "/healthz", None, "");
     assert_eq!(status, 200, "{health}");
 
-    let (status, login) = http(port, "POST", "/v1/auth/login", None, r#"{"username":"admin","password":"demo-admin-pass"}"#);
+    let (status, login) = http(
+        port,
+        "POST",
+        "/v1/auth/login",
+        None,
+        r#"{"username":"admin","password":"demo-admin-pass"}"#,
+    );
     assert_eq!(status, 200);
     let token = login["access_token"].as_str().unwrap().to_owned();
     let (_, townships) = http(port, "GET", "/v1/units/341322/children", Some(&token), "");
@@ -143,7 +195,13 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     assert!(villages >= 12, "{villages} villages");
 
     // A demo cadre checks in at the centre of their village and is inside and assigned.
-    let (status, login) = http(port, "POST", "/v1/auth/login", None, r#"{"username":"cadre01","password":"demo-cadre-pass"}"#);
+    let (status, login) = http(
+        port,
+        "POST",
+        "/v1/auth/login",
+        None,
+        r#"{"username":"cadre01","password":"demo-cadre-pass"}"#,
+    );
     assert_eq!(status, 200);
     let cadre = login["access_token"].as_str().unwrap().to_owned();
     let centre = printed
@@ -169,9 +227,21 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     // A second start on the same data dir serves what is there and loads nothing.
     let (_demo, port, printed) = start_demo(&data_dir);
     assert!(printed.contains("already holds data"), "{printed}");
-    let (status, login) = http(port, "POST", "/v1/auth/login", None, r#"{"username":"cadre01","password":"demo-cadre-pass"}"#);
+    let (status, login) = http(
+        port,
+        "POST",
+        "/v1/auth/login",
+        None,
+        r#"{"username":"cadre01","password":"demo-cadre-pass"}"#,
+    );
     assert_eq!(status, 200);
     let cadre = login["access_token"].as_str().unwrap().to_owned();
-    let (_, me) = http(port, "GET", "/v1/records/0190f1a4-3c55-7d2e-9e1f-111111111111", Some(&cadre), "");
+    let (_, me) = http(
+        port,
+        "GET",
+        "/v1/records/0190f1a4-3c55-7d2e-9e1f-111111111111",
+        Some(&cadre),
+        "",
+    );
     assert_eq!(me["verdict"]["geo"], "inside");
 }

@@ -200,7 +200,7 @@ impl Boundary {
             None => {
                 problems.push(problem(
                     "/type".into(),
-                    "missing \"type\"; expected \"Polygon\" or \"MultiPolygon\"",
+                    format!("missing \"type\"; {EXPECTED_TYPES}"),
                 ));
                 None
             }
@@ -209,9 +209,7 @@ impl Boundary {
             Some(Value::String(s)) => {
                 problems.push(problem(
                     "/type".into(),
-                    format!(
-                        "unsupported geometry type \"{s}\"; expected \"Polygon\" or \"MultiPolygon\""
-                    ),
+                    format!("unsupported geometry type \"{s}\"; {EXPECTED_TYPES}"),
                 ));
                 None
             }
@@ -279,6 +277,8 @@ impl Boundary {
         b
     }
 }
+
+const EXPECTED_TYPES: &str = "expected \"Polygon\" or \"MultiPolygon\"";
 
 #[derive(Clone, Copy)]
 enum GeometryKind {
@@ -398,7 +398,7 @@ fn parse_ring(
         problems.push(problem(
             pointer.into(),
             format!(
-                "linear ring must have at least 4 positions (the last repeating the first); it has {}",
+                "linear ring needs at least 4 positions (the last repeating the first), has {}",
                 positions.len()
             ),
         ));

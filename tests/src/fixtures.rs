@@ -22,7 +22,13 @@ pub fn rect(lon0: f64, lat0: f64, lon1: f64, lat1: f64) -> Value {
     })
 }
 
-pub fn feature(code: &str, name: &str, level: &str, parent: Option<&str>, geometry: Value) -> Value {
+pub fn feature(
+    code: &str,
+    name: &str,
+    level: &str,
+    parent: Option<&str>,
+    geometry: Value,
+) -> Value {
     let mut properties = json!({"code": code, "name": name, "level": level});
     if let Some(parent) = parent {
         properties["parent_code"] = json!(parent);
@@ -37,10 +43,34 @@ pub fn collection(features: Vec<Value>) -> Value {
 /// 测试县 → 测试镇 → 甲村 (A) and 乙村 (B).
 pub fn county_import() -> Value {
     collection(vec![
-        feature(COUNTY, "测试县", "county", None, rect(116.88, 34.18, 116.97, 34.24)),
-        feature(TOWNSHIP, "测试镇", "township", Some(COUNTY), rect(116.89, 34.19, 116.96, 34.23)),
-        feature(VILLAGE_A, "甲村", "village", Some(TOWNSHIP), rect(116.90, 34.20, 116.92, 34.22)),
-        feature(VILLAGE_B, "乙村", "village", Some(TOWNSHIP), rect(116.93, 34.20, 116.95, 34.22)),
+        feature(
+            COUNTY,
+            "测试县",
+            "county",
+            None,
+            rect(116.88, 34.18, 116.97, 34.24),
+        ),
+        feature(
+            TOWNSHIP,
+            "测试镇",
+            "township",
+            Some(COUNTY),
+            rect(116.89, 34.19, 116.96, 34.23),
+        ),
+        feature(
+            VILLAGE_A,
+            "甲村",
+            "village",
+            Some(TOWNSHIP),
+            rect(116.90, 34.20, 116.92, 34.22),
+        ),
+        feature(
+            VILLAGE_B,
+            "乙村",
+            "village",
+            Some(TOWNSHIP),
+            rect(116.93, 34.20, 116.95, 34.22),
+        ),
     ])
 }
 
@@ -79,7 +109,13 @@ impl TestApp {
         token
     }
 
-    pub fn create_person(&self, admin_token: &str, username: &str, role: &str, unit: &str) -> String {
+    pub fn create_person(
+        &self,
+        admin_token: &str,
+        username: &str,
+        role: &str,
+        unit: &str,
+    ) -> String {
         let resp = self.post(
             "/v1/people",
             Some(admin_token),
@@ -95,7 +131,14 @@ impl TestApp {
         resp.body["id"].as_str().expect("person id").to_owned()
     }
 
-    pub fn assign(&self, admin_token: &str, person_id: &str, village: &str, from: &str, to: Option<&str>) {
+    pub fn assign(
+        &self,
+        admin_token: &str,
+        person_id: &str,
+        village: &str,
+        from: &str,
+        to: Option<&str>,
+    ) {
         let mut body = json!({
             "person_id": person_id,
             "unit_code": village,

@@ -97,10 +97,22 @@ pub struct Resp {
 impl Resp {
     /// Asserts the response is an RFC 9457 problem with this status and returns its body.
     pub fn problem(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
-        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.text
+        );
         for member in ["type", "title", "status", "detail"] {
-            assert!(self.body.get(member).is_some(), "problem lacks {member}: {}", self.text);
+            assert!(
+                self.body.get(member).is_some(),
+                "problem lacks {member}: {}",
+                self.text
+            );
         }
         assert_eq!(self.body["status"], status);
         &self.body
@@ -277,7 +289,11 @@ impl TestApp {
             None,
             &serde_json::json!({"username": username, "password": password}),
         );
-        assert_eq!(resp.status, 200, "login of {username} failed: {}", resp.text);
+        assert_eq!(
+            resp.status, 200,
+            "login of {username} failed: {}",
+            resp.text
+        );
         resp.body["access_token"]
             .as_str()
             .expect("access_token")

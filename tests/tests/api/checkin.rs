@@ -11,7 +11,9 @@ fn verdict_of(app: &TestApp, token: &str, lon: f64, lat: f64, accuracy: f64) -> 
 /// The acceptance scenario: inside, near the edge with a wide circle, outside, 5 km accuracy,
 /// and inside another village.
 fn acceptance_scenario(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let admin = app.with_county();
     let cadre = app.cadre_in_a(&admin, "cadre-a");
 
@@ -34,7 +36,11 @@ fn acceptance_scenario(backend: Backend) {
     assert_eq!(outside["actual_unit_code"], TOWNSHIP);
     assert!(outside["distance_to_boundary_m"].as_f64().unwrap() < -400.0);
 
-    let vague = app.post("/v1/records", Some(&cadre.token), &check_in(A_CENTRE.0, A_CENTRE.1, 5000.0));
+    let vague = app.post(
+        "/v1/records",
+        Some(&cadre.token),
+        &check_in(A_CENTRE.0, A_CENTRE.1, 5000.0),
+    );
     assert_eq!(vague.status, 201);
     assert_eq!(vague.body["verdict"]["geo"], "unverifiable");
     assert_eq!(vague.body["flags"], serde_json::json!(["low_accuracy"]));

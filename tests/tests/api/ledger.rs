@@ -7,10 +7,16 @@ use fieldtrail_tests::{Backend, TestApp};
 use sha2::{Digest, Sha256};
 
 fn ledger_refuses_update_and_delete(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let admin = app.with_county();
     let cadre = app.cadre_in_a(&admin, "cadre-a");
-    let resp = app.post("/v1/records", Some(&cadre.token), &check_in(A_CENTRE.0, A_CENTRE.1, 10.0));
+    let resp = app.post(
+        "/v1/records",
+        Some(&cadre.token),
+        &check_in(A_CENTRE.0, A_CENTRE.1, 10.0),
+    );
     assert_eq!(resp.status, 201);
     let before = app.sql_count("SELECT count(*) FROM ledger");
     assert!(before >= 7);
@@ -25,10 +31,15 @@ fn ledger_refuses_update_and_delete(backend: Backend) {
         let err = app
             .sql(statement)
             .expect_err(&format!("the database accepted: {statement}"));
-        assert!(err.contains("append-only") || err.contains("never rewritten"), "{statement}: {err}");
+        assert!(
+            err.contains("append-only") || err.contains("never rewritten"),
+            "{statement}: {err}"
+        );
     }
     if backend == Backend::Postgres {
-        let err = app.sql("TRUNCATE ledger CASCADE").expect_err("TRUNCATE accepted");
+        let err = app
+            .sql("TRUNCATE ledger CASCADE")
+            .expect_err("TRUNCATE accepted");
         assert!(err.contains("append-only"), "{err}");
     }
     assert_eq!(app.sql_count("SELECT count(*) FROM ledger"), before);
@@ -41,7 +52,9 @@ fn ledger_refuses_update_and_delete(backend: Backend) {
 }
 
 fn entries_are_gap_free_and_hash_to_their_leaves(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let admin = app.with_county();
     let cadre = app.cadre_in_a(&admin, "cadre-a");
     let household = app.post(
@@ -51,19 +64,22 @@ fn entries_are_gap_free_and_hash_to_their_leaves(backend: Backend) {
                             "location": {"lon": 116.91, "lat": 34.21}}),
     );
     assert_eq!(household.status, 201, "{}", household.text);
-    let record = app.post("/v1/records", Some(&cadre.token), &check_in(A_CENTRE.0, A_CENTRE.1, 10.0));
+    let record = app.post(
+        "/v1/records",
+        Some(&cadre.token),
+        &check_in(A_CENTRE.0, A_CENTRE.1, 10.0),
+    );
     assert_eq!(record.status, 201);
 
     let mut conn = app.db();
     use diesel::prelude::*;
-    let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> = diesel::sql_query(
-        "SELECT seq, kind, body, leaf_hash FROM ledger ORDER BY seq",
-    )
-    .load::<LedgerEntry>(&mut conn)
-    .expect("read ledger")
-    .into_iter()
-    .map(|e| (e.seq, e.kind, e.body, e.leaf_hash))
-    .collect();
+    let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> =
+        diesel::sql_query("SELECT seq, kind, body, leaf_hash FROM ledger ORDER BY seq")
+            .load::<LedgerEntry>(&mut conn)
+            .expect("read ledger")
+            .into_iter()
+            .map(|e| (e.seq, e.kind, e.body, e.leaf_hash))
+            .collect();
     let kinds: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(
         kinds,
@@ -80,7 +96,11 @@ fn entries_are_gap_free_and_hash_to_their_leaves(backend: Backend) {
         ]
     );
     for (index, (seq, _, body, leaf)) in rows.iter().enumerate() {
-        assert_eq!(*seq, index as i64 + 1, "sequence numbers start at 1 without gaps");
+        assert_eq!(
+            *seq,
+            index as i64 + 1,
+            "sequence numbers start at 1 without gaps"
+        );
         let mut hasher = Sha256::new();
         hasher.update([0u8]);
         hasher.update(body);
@@ -104,7 +124,12 @@ fn entries_are_gap_free_and_hash_to_their_leaves(backend: Backend) {
         let mut hasher = Sha256::new();
         hasher.update(&payload.salt);
         hasher.update(&payload.payload);
-        assert_eq!(header["payload_hash"], hex::encode(hasher.finalize()), "seq {}", payload.seq);
+        assert_eq!(
+            header["payload_hash"],
+            hex::encode(hasher.finalize()),
+            "seq {}",
+            payload.seq
+        );
     }
     let check_in_payload: serde_json::Value =
         serde_json::from_slice(&payloads.last().expect("payload").payload).expect("payload JSON");
@@ -133,4 +158,7 @@ struct PayloadEntry {
     payload: Vec<u8>,
 }
 
-both_backends!(ledger_refuses_update_and_delete, entries_are_gap_free_and_hash_to_their_leaves);
+both_backends!(
+    ledger_refuses_update_and_delete,
+    entries_are_gap_free_and_hash_to_their_leaves
+);

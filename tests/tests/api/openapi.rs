@@ -28,7 +28,10 @@ fn documented_routes(text: &str) -> BTreeSet<RouteInfo> {
         if !in_paths {
             continue;
         }
-        let key = line.trim().trim_end_matches(':').trim_matches(|c| c == '"' || c == '\'');
+        let key = line
+            .trim()
+            .trim_end_matches(':')
+            .trim_matches(|c| c == '"' || c == '\'');
         if indent == 2 && line.trim_end().ends_with(':') {
             current = Some(key.to_owned());
         } else if indent == 4 && METHODS.contains(&key) {
@@ -49,14 +52,22 @@ fn openapi_lists_exactly_the_served_routes() {
     let documented = documented_routes(&openapi_text());
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let phantom: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not in openapi.yaml: {undocumented:?}");
-    assert!(phantom.is_empty(), "in openapi.yaml but not served: {phantom:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not in openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "in openapi.yaml but not served: {phantom:?}"
+    );
 }
 
 #[test]
 fn openapi_is_3_1_and_every_schema_reference_resolves() {
     let text = openapi_text();
-    assert!(text.lines().any(|l| l.trim() == "openapi: 3.1.0" || l.trim() == "openapi: \"3.1.0\""));
+    assert!(text
+        .lines()
+        .any(|l| l.trim() == "openapi: 3.1.0" || l.trim() == "openapi: \"3.1.0\""));
     let defined: BTreeSet<String> = text
         .lines()
         .skip_while(|l| l.trim_end() != "  schemas:")
@@ -79,5 +90,8 @@ fn the_parser_sees_a_missing_route() {
     let doc = "openapi: 3.1.0\npaths:\n  /healthz:\n    get:\n      summary: x\n  /v1/a/{id}:\n    post:\n      summary: y\ncomponents:\n  schemas:\n    X:\n      type: object\n";
     let routes = documented_routes(doc);
     assert_eq!(routes.len(), 2);
-    assert!(routes.contains(&RouteInfo { method: "post".into(), path: "/v1/a/{id}".into() }));
+    assert!(routes.contains(&RouteInfo {
+        method: "post".into(),
+        path: "/v1/a/{id}".into()
+    }));
 }
