@@ -97,6 +97,14 @@ impl Principal {
         self.scope.contains(path)
     }
 
+    /// The caller as the author of a ledger change.
+    pub fn actor(&self) -> fieldtrail_storage::writer::Actor {
+        fieldtrail_storage::writer::Actor {
+            id: Some(self.id),
+            scope: self.scope.clone(),
+        }
+    }
+
     pub fn require_role(&self, roles: &[Role]) -> Result<(), ApiError> {
         if roles.contains(&self.role) {
             Ok(())

@@ -119,6 +119,13 @@ fn http(
     )
 }
 
+fn login(port: u16, username: &str, password: &str) -> String {
+    let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
+    let (status, login) = http(port, "POST", "/v1/auth/login", None, &body);
+    assert_eq!(status, 200, "login of {username}: {login}");
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
 struct Running(Child);
 
 impl Drop for Running {
@@ -170,15 +177,7 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     let (status, health) = http(port, "GET", "/healthz", None, "");
     assert_eq!(status, 200, "{health}");
 
-    let (status, login) = http(
-        port,
-        "POST",
-        "/v1/auth/login",
-        None,
-        r#"{"username":"admin","password":"demo-admin-pass"}"#,
-    );
-    assert_eq!(status, 200);
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = login(port, "admin", "demo-admin-pass");
     let (_, townships) = http(port, "GET", "/v1/units/341322/children", Some(&token), "");
     let townships = townships["items"].as_array().unwrap().clone();
     assert!(townships.len() >= 3);
@@ -195,15 +194,7 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     assert!(villages >= 12, "{villages} villages");
 
     // A demo cadre checks in at the centre of their village and is inside and assigned.
-    let (status, login) = http(
-        port,
-        "POST",
-        "/v1/auth/login",
-        None,
-        r#"{"username":"cadre01","password":"demo-cadre-pass"}"#,
-    );
-    assert_eq!(status, 200);
-    let cadre = login["access_token"].as_str().unwrap().to_owned();
+    let cadre = login(port, "cadre01", "demo-cadre-pass");
     let centre = printed
         .lines()
         .find(|l| l.contains("centre: lon"))
@@ -227,15 +218,7 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     // A second start on the same data dir serves what is there and loads nothing.
     let (_demo, port, printed) = start_demo(&data_dir);
     assert!(printed.contains("already holds data"), "{printed}");
-    let (status, login) = http(
-        port,
-        "POST",
-        "/v1/auth/login",
-        None,
-        r#"{"username":"cadre01","password":"demo-cadre-pass"}"#,
-    );
-    assert_eq!(status, 200);
-    let cadre = login["access_token"].as_str().unwrap().to_owned();
+    let cadre = login(port, "cadre01", "demo-cadre-pass");
     let (_, me) = http(
         port,
         "GET",

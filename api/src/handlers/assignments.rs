@@ -7,7 +7,7 @@ use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::{PersonId, Role};
 use fieldtrail_domain::roster::{parse_date, AssignmentRole, ValidPeriod};
 use fieldtrail_domain::unit::UnitCode;
-use fieldtrail_storage::writer::{Actor, NewAssignment};
+use fieldtrail_storage::writer::NewAssignment;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -46,10 +46,7 @@ pub async fn create(
     else {
         return Err(ApiError::Internal("parsed fields missing".into()));
     };
-    let actor = Actor {
-        id: Some(principal.id),
-        scope: principal.scope.clone(),
-    };
+    let actor = principal.actor();
     let view = state
         .writer
         .create_assignment(

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::Role;
 use fieldtrail_domain::unit::UnitCode;
-use fieldtrail_storage::writer::{Actor, NewHousehold};
+use fieldtrail_storage::writer::NewHousehold;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -55,10 +55,7 @@ pub async fn create(
     let (Some(unit_code), Some(members), Some(location)) = (unit_code, members, location) else {
         return Err(ApiError::Internal("parsed fields missing".into()));
     };
-    let actor = Actor {
-        id: Some(principal.id),
-        scope: principal.scope.clone(),
-    };
+    let actor = principal.actor();
     let view = state
         .writer
         .create_household(

@@ -11,7 +11,7 @@ use fieldtrail_domain::record::RecordKind;
 use fieldtrail_domain::unit::{UnitCode, UnitPath};
 use fieldtrail_storage::models::{PersonRow, PersonView};
 use fieldtrail_storage::reads::RecordFilter;
-use fieldtrail_storage::writer::{Actor, NewPerson};
+use fieldtrail_storage::writer::NewPerson;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -64,10 +64,7 @@ pub async fn create(
         unit_code: Some(unit_code),
         phone,
     };
-    let actor = Actor {
-        id: Some(principal.id),
-        scope: principal.scope.clone(),
-    };
+    let actor = principal.actor();
     let view = state.writer.create_person(actor, person).await?;
     tracing::info!(by = %principal.id, person = %view.id, role = %view.role, "person created");
     Ok(HttpResponse::Created().json(view))

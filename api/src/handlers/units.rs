@@ -9,7 +9,7 @@ use fieldtrail_domain::geo::{Boundary, ToleranceMeters};
 use fieldtrail_domain::person::Role;
 use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitName, UnitPath};
 use fieldtrail_storage::models::{UnitRow, UnitSummary, UnitView};
-use fieldtrail_storage::writer::{Actor, NewUnit};
+use fieldtrail_storage::writer::NewUnit;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -126,10 +126,7 @@ pub async fn import(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_role(&[Role::Admin])?;
     let units = parse_features(collection)?;
-    let actor = Actor {
-        id: Some(principal.id),
-        scope: principal.scope.clone(),
-    };
+    let actor = principal.actor();
     let imported = state.writer.import_units(actor, units).await?;
     tracing::info!(person = %principal.id, units = imported.len(), "units imported");
     Ok(HttpResponse::Created().json(json!({
