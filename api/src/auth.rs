@@ -212,11 +212,17 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let value = header
         .to_str()
         .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("Authorization must be a Bearer token".into()))?;
-    Ok(token.trim().to_owned())
+    // The scheme name is case-insensitive (RFC 9110 §11.1).
+    match value.trim().split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(ApiError::Unauthorized(
+            "Authorization must be a Bearer token".into(),
+        )),
+    }
 }
 
 impl FromRequest for Principal {

@@ -170,7 +170,7 @@ mod tests {
         let value = json!({"name": "萧县 \"quoted\"\n", "lon": 116.9, "n": 1e21, "i": -7});
         assert_eq!(
             String::from_utf8(to_canonical_bytes(&value)).unwrap(),
-            "{\"i\":-7,\"lon\":116.9,\"n\":1e21,\"name\":\"萧县 \\\"quoted\\\"\\n\"}"
+            "{\"i\":-7,\"lon\":116.9,\"n\":1e+21,\"name\":\"萧县 \\\"quoted\\\"\\n\"}"
         );
     }
 

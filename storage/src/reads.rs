@@ -16,13 +16,12 @@ pub fn unit(conn: &mut DbConnection, code: &str) -> StorageResult<Option<UnitRow
         .optional()?)
 }
 
-pub fn children(conn: &mut DbConnection, code: &str) -> StorageResult<Vec<UnitSummary>> {
-    let rows: Vec<UnitRow> = units::table
+pub fn children(conn: &mut DbConnection, code: &str) -> StorageResult<Vec<UnitRow>> {
+    Ok(units::table
         .filter(units::parent_code.eq(code))
         .order(units::code.asc())
         .select(UnitRow::as_select())
-        .load(conn)?;
-    Ok(rows.into_iter().map(UnitSummary::from).collect())
+        .load(conn)?)
 }
 
 pub fn person(conn: &mut DbConnection, id: &str) -> StorageResult<Option<PersonRow>> {

@@ -11,7 +11,6 @@ use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
 use crate::models::*;
 use crate::schema::*;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::{
     format_utc_micros, leaf_hash, payload_hash, to_canonical_bytes, unix_micros, EntryHeader,
@@ -27,7 +26,6 @@ use fieldtrail_domain::roster::{
 use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitName, UnitPath};
 use fieldtrail_domain::FieldProblem;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use time::OffsetDateTime;
@@ -179,7 +177,15 @@ impl Writer {
         let mut conn = establish(url)?;
         if let DbConnection::Postgres(_) = conn {
             // A second fieldtrail on the same database would hand out the same sequence numbers.
-            conn.batch_execute("SELECT pg_advisory_lock(7283361)")?;
+            let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "pg_try_advisory_lock(7283361)",
+            ))
+            .get_result(&mut conn)?;
+            if !locked {
+                return Err(StorageError::Unavailable(
+                    "another fieldtrail instance is writing to this database".into(),
+                ));
+            }
         }
         let next_seq = current_size(&mut conn)? + 1;
         let geo = Arc::new(RwLock::new(GeoState::load(&mut conn)?));
@@ -424,6 +430,7 @@ struct LedgerAppender<'a> {
 struct Appended {
     seq: i64,
     leaf_hash: [u8; 32],
+    payload_hash: [u8; 32],
 }
 
 struct EntryDraft<'a> {
@@ -442,6 +449,7 @@ impl LedgerAppender<'_> {
         getrandom::fill(&mut salt)
             .map_err(|err| StorageError::Unavailable(format!("no randomness: {err}")))?;
         let entry_id = uuid::Uuid::now_v7();
+        let payload_hash = payload_hash(&salt, draft.payload);
         let header = EntryHeader {
             seq,
             entry_id,
@@ -451,7 +459,7 @@ impl LedgerAppender<'_> {
             captured_at: draft.captured_at,
             received_at: self.now,
             verdicts: draft.verdicts.clone().unwrap_or(Value::Null),
-            payload_hash: payload_hash(&salt, draft.payload),
+            payload_hash,
         };
         let body = header.to_bytes();
         let leaf = leaf_hash(&body);
@@ -480,6 +488,7 @@ impl LedgerAppender<'_> {
         Ok(Appended {
             seq,
             leaf_hash: leaf,
+            payload_hash,
         })
     }
 
@@ -551,15 +560,17 @@ fn import_units(
         let before = pending.len();
         let mut still_pending = Vec::new();
         for unit in pending {
+            // Outer None: the parent is in this import and not placed yet; inner None: no parent.
             let parent = match &unit.parent_code {
                 None => Some(None),
                 Some(parent) => match paths.get(parent.as_str()) {
                     Some((path, level)) => Some(Some((path.clone(), *level))),
                     None if first_index.contains_key(parent.as_str()) => None,
-                    None => find_unit(ledger.conn, parent.as_str())?.map(|row| {
+                    // Stored (or unknown, which resolve_parent reports): decided now.
+                    None => Some(find_unit(ledger.conn, parent.as_str())?.and_then(|row| {
                         let level = UnitLevel::parse(&row.level).ok();
                         level.map(|level| (UnitPath::from_stored(row.path), level))
-                    }),
+                    })),
                 },
             };
             match parent {
@@ -710,6 +721,13 @@ fn create_person(
     actor: &Actor,
     person: NewPerson,
 ) -> StorageResult<PersonView> {
+    // Scope first, so that an admin cannot probe usernames outside their units.
+    let unit_path = match &person.unit_code {
+        Some(code) => {
+            UnitPath::from_stored(unit_in_scope(ledger.conn, actor, code, "/unit_code")?.path)
+        }
+        None => UnitPath::whole_tree(),
+    };
     let taken: i64 = people::table
         .filter(people::username.eq(person.username.as_str()))
         .count()
@@ -720,12 +738,6 @@ fn create_person(
             person.username.as_str()
         )));
     }
-    let unit_path = match &person.unit_code {
-        Some(code) => {
-            UnitPath::from_stored(unit_in_scope(ledger.conn, actor, code, "/unit_code")?.path)
-        }
-        None => UnitPath::whole_tree(),
-    };
     let id = PersonId::new();
     let payload = json!({
         "id": id.to_string(),
@@ -865,15 +877,28 @@ fn append_record(
     submission: RecordSubmission,
 ) -> StorageResult<RecordOutcome> {
     let payload = to_canonical_bytes(&submission.payload_value());
-    let content_hash: [u8; 32] = Sha256::digest(&payload).into();
     let record_id = submission.id.to_string();
-    let stored: Option<(String, Vec<u8>, String)> = records::table
+    let stored: Option<(String, i64, Vec<u8>, String)> = records::table
         .find(&record_id)
-        .select((records::person_id, records::content_hash, records::response))
+        .select((
+            records::person_id,
+            records::seq,
+            records::content_hash,
+            records::response,
+        ))
         .first(ledger.conn)
         .optional()?;
-    if let Some((owner, stored_hash, response)) = stored {
-        if owner == person.to_string() && stored_hash == content_hash {
+    if let Some((owner, seq, stored_hash, response)) = stored {
+        // The stored hash is the entry's salted payload hash, so it reveals nothing once the
+        // payload and its salt are purged; a resend is then no longer recognisable as the same.
+        let salt: Option<Vec<u8>> = ledger_payloads::table
+            .find(seq)
+            .select(ledger_payloads::salt)
+            .first(ledger.conn)
+            .optional()?;
+        let same_content =
+            salt.is_some_and(|salt| payload_hash(&salt, &payload).as_slice() == stored_hash);
+        if owner == person.to_string() && same_content {
             let response = serde_json::from_str(&response)
                 .map_err(|err| StorageError::Corrupt(format!("stored response: {err}")))?;
             return Ok(RecordOutcome {
@@ -955,7 +980,7 @@ fn append_record(
             kind: submission.kind.as_str().to_owned(),
             seq: appended.seq,
             captured_at: unix_micros(captured_at),
-            content_hash: content_hash.to_vec(),
+            content_hash: appended.payload_hash.to_vec(),
             unit_code: verdict.unit_code.clone(),
             actual_unit_code: verdict.actual_unit_code.clone(),
             geo: verdict.geo.as_str().to_owned(),

@@ -176,9 +176,15 @@ pub async fn children(
 ) -> Result<HttpResponse, ApiError> {
     let row = visible(&state, &principal, code.into_inner()).await?;
     let parent = row.code.clone();
-    let items: Vec<UnitSummary> = read(&state.db, move |conn| {
+    let children: Vec<UnitRow> = read(&state.db, move |conn| {
         fieldtrail_storage::reads::children(conn, &parent)
     })
     .await?;
+    // Listing a unit above one's scope shows only the branch leading to it, not the neighbours.
+    let items: Vec<UnitSummary> = children
+        .into_iter()
+        .filter(|child| visible_unit(&principal, child))
+        .map(UnitSummary::from)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }

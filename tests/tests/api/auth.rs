@@ -214,6 +214,29 @@ fn wrong_password_and_unknown_user_are_refused_alike(backend: Backend) {
     // The answer does not reveal which of the two was wrong.
     assert_eq!(unknown["detail"], wrong["detail"]);
 
+    // Malformed login bodies are problems too, and log nobody in.
+    let broken = app.post_raw("/v1/auth/login", None, b"{\"username\": \"root\"");
+    assert_eq!(
+        broken.problem(400)["type"],
+        "urn:fieldtrail:problem:malformed-request"
+    );
+    let missing = app.post("/v1/auth/login", None, &json!({"username": ROOT_USER}));
+    missing.problem(422);
+    assert_eq!(missing.pointers(), ["/password"]);
+    let extra = app.post(
+        "/v1/auth/login",
+        None,
+        &json!({"username": ROOT_USER, "password": ROOT_PASSWORD, "otp": "123456"}),
+    );
+    extra.problem(422);
+    assert_eq!(extra.pointers(), ["/otp"]);
+    let empty = app.post(
+        "/v1/auth/login",
+        None,
+        &json!({"username": "", "password": ""}),
+    );
+    empty.problem(401);
+
     // Case matters: usernames are lower case.
     let upper = app.post(
         "/v1/auth/login",
@@ -464,6 +487,21 @@ fn every_protected_route_needs_a_token(backend: Backend) {
     record.problem(401);
     assert_eq!(app.sql_count("SELECT count(*) FROM ledger"), before);
 }
+
+/// RFC 7235 §2.1: the auth scheme is case-insensitive, so "BEARER <token>" is a Bearer token.
+fn bearer_scheme_is_case_insensitive(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let path = format!("/v1/people/{}", root_id(&app));
+    let token = app.root_token();
+    for scheme in ["Bearer", "bearer", "BEARER", "BeArEr"] {
+        let resp = raw_get(&app, &path, Some(&format!("{scheme} {token}")));
+        assert_eq!(resp.status, 200, "{scheme}: {}", resp.body);
+    }
+}
+
+both_backends!(bearer_scheme_is_case_insensitive);
 
 both_backends!(
     login_returns_a_bearer_token,

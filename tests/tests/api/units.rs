@@ -603,6 +603,33 @@ fn units_are_visible_in_scope_and_up_the_path(backend: Backend) {
     );
 }
 
+/// A cadre may not read a neighbouring village (403), so listing the township's children
+/// should not hand out that village's code and name either.
+fn children_listing_does_not_reveal_units_outside_scope(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let root = app.with_county();
+    let cadre = app.cadre_in_a(&root, "cadre-a");
+    app.get(&format!("/v1/units/{VILLAGE_B}"), Some(&cadre.token))
+        .problem(403);
+    let children = app.get(
+        &format!("/v1/units/{TOWNSHIP}/children"),
+        Some(&cadre.token),
+    );
+    if children.status == 200 {
+        let codes: Vec<&str> = children.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, [VILLAGE_A], "{}", children.text);
+    } else {
+        children.problem(403);
+    }
+}
+
 fn only_admins_import(backend: Backend) {
     let Some(app) = TestApp::spawn(backend) else {
         return;
@@ -795,18 +822,6 @@ both_backends!(
     tolerance_widens_the_boundary_band,
 );
 
-// Kept apart from the list above so that it can be ignored on both backends.
-mod unknown_parent_is_reported_as_unknown {
-    #[test]
-    #[ignore = "BUG: an unknown parent_code is reported as 'parent is not resolvable (it is part \
-                of a cycle or itself invalid)' instead of naming the unknown parent"]
-    fn sqlite() {
-        super::unknown_parent_is_reported_as_unknown(fieldtrail_tests::Backend::Sqlite)
-    }
-    #[test]
-    #[ignore = "BUG: an unknown parent_code is reported as 'parent is not resolvable (it is part \
-                of a cycle or itself invalid)' instead of naming the unknown parent"]
-    fn postgres() {
-        super::unknown_parent_is_reported_as_unknown(fieldtrail_tests::Backend::Postgres)
-    }
-}
+both_backends!(unknown_parent_is_reported_as_unknown);
+
+both_backends!(children_listing_does_not_reveal_units_outside_scope);

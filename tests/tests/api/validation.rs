@@ -103,7 +103,7 @@ fn malformed_json_is_a_400(backend: Backend) {
     let good = valid().to_string();
     for bytes in [
         b"this is not json".to_vec(),
-        good[..good.len() - 3].as_bytes().to_vec(),
+        good.as_bytes()[..good.len() - 3].to_vec(),
         format!("{good} trailing").into_bytes(),
         format!("{good}{good}").into_bytes(),
         b"".to_vec(),
@@ -196,6 +196,11 @@ fn unknown_fields_are_named(backend: Backend) {
     let mut verdict = valid();
     verdict["verdict"] = json!({"geo": "inside"});
     refused_json(&app, &token, &verdict, 422, "/verdict");
+
+    // Pointers escape '/' and '~' as RFC 6901 says.
+    let mut odd = valid();
+    odd["a/b~c"] = json!(1);
+    refused_json(&app, &token, &odd, 422, "/a~1b~0c");
 
     let mut person = valid();
     person["person_id"] = json!(uuid::Uuid::new_v4().to_string());

@@ -35,6 +35,9 @@ CREATE TABLE ledger_payloads (
 );
 CREATE TRIGGER ledger_payloads_no_update BEFORE UPDATE ON ledger_payloads
     FOR EACH ROW EXECUTE FUNCTION fieldtrail_refuse_change();
+-- Purging is row by row after retention; wiping every payload at once is never legitimate.
+CREATE TRIGGER ledger_payloads_no_truncate BEFORE TRUNCATE ON ledger_payloads
+    FOR EACH STATEMENT EXECUTE FUNCTION fieldtrail_refuse_change();
 
 CREATE TABLE units (
     code        TEXT             PRIMARY KEY,
