@@ -162,3 +162,49 @@ both_backends!(
     ledger_refuses_update_and_delete,
     entries_are_gap_free_and_hash_to_their_leaves
 );
+
+/// A purged payload (DELETE is allowed, for retention) leaves the entry and its proofs intact;
+/// the record reads without its personal content, and a resend can no longer be matched to it.
+fn purged_payloads_leave_the_entry_and_refuse_resends(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let admin = app.with_county();
+    let cadre = app.cadre_in_a(&admin, "cadre-a");
+    let body = check_in(A_CENTRE.0, A_CENTRE.1, 10.0);
+    let created = app.post("/v1/records", Some(&cadre.token), &body);
+    assert_eq!(created.status, 201);
+    let seq = created.body["seq"].as_i64().unwrap();
+    app.sql(&format!("DELETE FROM ledger_payloads WHERE seq = {seq}"))
+        .expect("payloads may be purged");
+
+    let id = body["id"].as_str().unwrap();
+    let read = app.get(&format!("/v1/records/{id}"), Some(&cadre.token));
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.body["position"], serde_json::Value::Null);
+    assert_eq!(read.body["leaf_hash"], created.body["leaf_hash"]);
+    assert_eq!(read.body["verdict"], created.body["verdict"]);
+    let resend = app.post("/v1/records", Some(&cadre.token), &body);
+    resend.problem(409);
+    assert_eq!(
+        app.sql_count(&format!("SELECT count(*) FROM ledger WHERE seq = {seq}")),
+        1
+    );
+}
+
+both_backends!(purged_payloads_leave_the_entry_and_refuse_resends);
+
+/// Two writers on one PostgreSQL database would hand out the same sequence numbers.
+#[test]
+fn a_second_writer_on_the_same_postgres_database_is_refused() {
+    let Some(app) = TestApp::spawn(Backend::Postgres) else {
+        return;
+    };
+    match fieldtrail_storage::Writer::start(&app.database_url) {
+        Ok(_) => panic!("a second writer started"),
+        Err(err) => assert!(
+            err.to_string().contains("another fieldtrail instance"),
+            "{err}"
+        ),
+    }
+}
