@@ -10,6 +10,12 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The token signing key; default `<data_dir>/jwt-ed25519.pem`, created on first start.
     pub jwt_key: Option<PathBuf>,
+    /// The checkpoint signing key; default `<data_dir>/log-ed25519.pem`, created on first start.
+    pub log_key: Option<PathBuf>,
+    /// The log's origin line; default `fieldtrail.local/<key id of the log key>`.
+    pub origin: Option<String>,
+    /// How often a new checkpoint is signed while entries arrive.
+    pub checkpoint_interval: std::time::Duration,
     pub token_ttl_seconds: i64,
     pub read_pool_size: u32,
     /// HTTP worker threads; default: one per core.
@@ -29,6 +35,9 @@ impl Config {
             data_dir: data_dir.as_ref().to_path_buf(),
             database_url: None,
             jwt_key: None,
+            log_key: None,
+            origin: None,
+            checkpoint_interval: std::time::Duration::from_secs(10),
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
             read_pool_size: 8,
             workers: None,
@@ -43,6 +52,12 @@ impl Config {
                 .to_string_lossy()
                 .into_owned()
         })
+    }
+
+    pub fn log_key_path(&self) -> PathBuf {
+        self.log_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("log-ed25519.pem"))
     }
 
     pub fn jwt_key_path(&self) -> PathBuf {

@@ -2,6 +2,7 @@
 //! what the `fieldtrail` binary needs to start it.
 
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod handlers;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod verify;
 
 use crate::auth::{load_or_create_key, KeyError, TokenKeys};
 use crate::config::Config;
@@ -17,7 +19,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpServer};
-use fieldtrail_storage::{Database, StorageError, Writer};
+use fieldtrail_domain::note::NoteSigner;
+use fieldtrail_storage::{Database, LogSigner, StorageError, Writer};
 use std::net::TcpListener;
 use std::time::Instant;
 
@@ -32,6 +35,8 @@ pub enum StartError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("the log origin is not a valid signed-note key name: {0}")]
+    Origin(String),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: String,
@@ -47,11 +52,31 @@ pub fn open_state(config: &Config) -> Result<web::Data<AppState>, StartError> {
     })?;
     let key = load_or_create_key(&config.jwt_key_path())?;
     let tokens = TokenKeys::new(&key, config.token_ttl_seconds)?;
+    let log = log_signer(config)?;
+    let log_verifier_key = log.signer.verifier_key();
     let url = config.database_url();
     let db = Database::open(&url, config.read_pool_size)?;
-    let writer = Writer::start(&url)?;
+    let writer = Writer::start(&url, log)?;
     tracing::info!(backend = db.backend().as_str(), "storage ready");
-    Ok(web::Data::new(AppState { db, writer, tokens }))
+    Ok(web::Data::new(AppState {
+        db,
+        writer,
+        tokens,
+        log_verifier_key,
+    }))
+}
+
+/// The log's key (created on first start) and origin.
+pub fn log_signer(config: &Config) -> Result<LogSigner, StartError> {
+    let key = load_or_create_key(&config.log_key_path())?;
+    let default_name = format!(
+        "fieldtrail.local/{:08x}",
+        fieldtrail_domain::note::key_id("fieldtrail.local", key.verifying_key().as_bytes())
+    );
+    let origin = config.origin.clone().unwrap_or(default_name);
+    let signer =
+        NoteSigner::new(&origin, key).map_err(|err| StartError::Origin(err.to_string()))?;
+    Ok(LogSigner { origin, signer })
 }
 
 /// A running server: bound, with its port known (port 0 in the config picks a free one).
@@ -117,6 +142,7 @@ impl Application {
             // An embedded server (tests) must not take over the process's Ctrl-C handling.
             server = server.disable_signals();
         }
+        spawn_checkpointer(state.clone(), config.checkpoint_interval);
         Ok(Application {
             port,
             server: server.run(),
@@ -140,4 +166,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Signs a checkpoint every `interval` while entries arrive (the writer skips it when the
+/// latest checkpoint already covers the tree).
+fn spawn_checkpointer(state: web::Data<AppState>, interval: std::time::Duration) {
+    actix_web::rt::spawn(async move {
+        let mut ticker = actix_web::rt::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = state.writer.checkpoint().await {
+                tracing::warn!(error = %err, "periodic checkpoint failed");
+            }
+        }
+    });
 }

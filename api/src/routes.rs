@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
-use crate::handlers::{assignments, auth, health, households, people, records, units};
+use crate::handlers::{assignments, auth, health, households, ledger, people, records, units};
 use actix_web::http::Method;
 use actix_web::{web, Handler, HttpRequest, Responder};
 
@@ -75,6 +75,32 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
     r.add(Method::POST, "/v1/households", body, households::create);
     r.add(Method::POST, "/v1/records", body, records::create);
     r.add(Method::GET, "/v1/records/{id}", body, records::get);
+    r.add(
+        Method::GET,
+        "/v1/ledger/checkpoint",
+        body,
+        ledger::checkpoint,
+    );
+    r.add(
+        Method::GET,
+        "/v1/ledger/checkpoints/{size}",
+        body,
+        ledger::checkpoint_at,
+    );
+    r.add(Method::GET, "/v1/ledger/key", body, ledger::key);
+    r.add(
+        Method::GET,
+        "/v1/ledger/proof/inclusion",
+        body,
+        ledger::inclusion,
+    );
+    r.add(
+        Method::GET,
+        "/v1/ledger/proof/consistency",
+        body,
+        ledger::consistency,
+    );
+    r.add(Method::GET, "/v1/ledger/entries", body, ledger::entries);
     r.cfg.default_service(web::to(no_route));
 }
 

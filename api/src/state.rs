@@ -1,9 +1,11 @@
 use crate::auth::TokenKeys;
 use fieldtrail_storage::{Database, Writer};
 
-/// What every handler can reach: the read pool, the ledger writer and the token keys.
+/// What every handler can reach: the read pool, the ledger writer and the keys.
 pub struct AppState {
     pub db: Database,
     pub writer: Writer,
     pub tokens: TokenKeys,
+    /// The log's verifier key in signed-note form (`name+id+key`).
+    pub log_verifier_key: String,
 }

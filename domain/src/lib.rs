@@ -6,6 +6,8 @@
 pub mod canonical;
 pub mod error;
 pub mod geo;
+pub mod merkle;
+pub mod note;
 pub mod person;
 pub mod record;
 pub mod roster;

@@ -3,6 +3,7 @@
 
 mod db;
 mod error;
+pub mod merkle;
 pub mod models;
 pub mod reads;
 mod schema;
@@ -10,4 +11,4 @@ pub mod writer;
 
 pub use db::{establish as db_connect, Backend, Database, DbConnection};
 pub use error::{StorageError, StorageResult};
-pub use writer::{GeoState, Writer};
+pub use writer::{GeoState, LogSigner, Writer};

@@ -100,3 +100,22 @@ diesel::allow_tables_to_appear_in_same_query!(
     households,
     records
 );
+
+diesel::table! {
+    merkle_nodes (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    checkpoints (size) {
+        size -> BigInt,
+        root -> Binary,
+        note -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(ledger, merkle_nodes);

@@ -9,6 +9,7 @@
 
 use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
+use crate::merkle::{self as tree_store, StoredCheckpoint};
 use crate::models::*;
 use crate::schema::*;
 use diesel::prelude::*;
@@ -16,6 +17,8 @@ use fieldtrail_domain::canonical::{
     format_utc_micros, leaf_hash, payload_hash, to_canonical_bytes, unix_micros, EntryHeader,
 };
 use fieldtrail_domain::geo::{Boundary, Position, ToleranceMeters, UnitIndex};
+use fieldtrail_domain::merkle::CompactRange;
+use fieldtrail_domain::note::{Checkpoint, NoteSigner};
 use fieldtrail_domain::person::{DisplayName, PersonId, Phone, Role, Username};
 use fieldtrail_domain::record::{
     judge_fix, AssignedVillage, RecordSubmission, DEFAULT_ACCURACY_LIMIT_M,
@@ -98,6 +101,7 @@ pub struct RecordOutcome {
 }
 
 enum Outcome {
+    Checkpoint(StoredCheckpoint),
     Units(Vec<ImportedUnit>),
     Person(PersonView),
     Assignment(AssignmentView),
@@ -106,6 +110,7 @@ enum Outcome {
 }
 
 enum Request {
+    Checkpoint,
     ImportUnits(Actor, Vec<NewUnit>),
     CreatePerson(Actor, NewPerson),
     CreateFirstAdmin(NewPerson),
@@ -173,7 +178,7 @@ pub struct Writer {
 
 impl Writer {
     /// Opens the writing connection and starts the writer thread. Migrations must have run.
-    pub fn start(url: &str) -> StorageResult<Writer> {
+    pub fn start(url: &str, log: LogSigner) -> StorageResult<Writer> {
         let mut conn = establish(url)?;
         if let DbConnection::Postgres(_) = conn {
             // A second fieldtrail on the same database would hand out the same sequence numbers.
@@ -187,19 +192,28 @@ impl Writer {
                 ));
             }
         }
-        let next_seq = current_size(&mut conn)? + 1;
+        let tree = catch_up_tree(&mut conn)?;
         let geo = Arc::new(RwLock::new(GeoState::load(&mut conn)?));
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
         let state = WriterState {
             conn,
-            next_seq,
+            tree,
             geo: Arc::clone(&geo),
+            log,
         };
         std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || state.run(receiver))
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
         Ok(Writer { queue, geo })
+    }
+
+    /// Signs a checkpoint of the current tree unless the latest one already covers it.
+    pub async fn checkpoint(&self) -> StorageResult<StoredCheckpoint> {
+        match self.submit(Request::Checkpoint).await? {
+            Outcome::Checkpoint(checkpoint) => Ok(checkpoint),
+            _ => Err(unexpected()),
+        }
     }
 
     pub fn geo(&self) -> Arc<RwLock<GeoState>> {
@@ -308,10 +322,59 @@ pub(crate) fn current_size(conn: &mut DbConnection) -> StorageResult<i64> {
     Ok(max.unwrap_or(0))
 }
 
+/// The log's identity: the checkpoint origin line and the key that signs checkpoints.
+pub struct LogSigner {
+    pub origin: String,
+    pub signer: NoteSigner,
+}
+
+/// Brings the stored tree level with the ledger (needed once, for a ledger written before the
+/// tree existed; afterwards entries and nodes commit together) and returns the frontier.
+fn catch_up_tree(conn: &mut DbConnection) -> StorageResult<CompactRange> {
+    let ledger_size = u64::try_from(current_size(conn)?).unwrap_or(0);
+    let tree_size = tree_store::stored_leaves(conn)?;
+    if tree_size > ledger_size {
+        return Err(StorageError::Corrupt(format!(
+            "the Merkle tree has {tree_size} leaves but the ledger only {ledger_size} entries"
+        )));
+    }
+    let mut tree = tree_store::frontier(conn, tree_size)?;
+    if tree_size < ledger_size {
+        tracing::info!(
+            from = tree_size,
+            to = ledger_size,
+            "building the Merkle tree"
+        );
+        conn.transaction::<_, StorageError, _>(|tx| {
+            let mut next = i64::try_from(tree_size).unwrap_or(0) + 1;
+            loop {
+                let leaves: Vec<(i64, Vec<u8>)> = ledger::table
+                    .filter(ledger::seq.ge(next))
+                    .order(ledger::seq.asc())
+                    .limit(10_000)
+                    .select((ledger::seq, ledger::leaf_hash))
+                    .load(tx)?;
+                let Some(last) = leaves.last().map(|l| l.0) else {
+                    break;
+                };
+                for (_, leaf) in leaves {
+                    let nodes = tree.append_leaf(tree_store::to_hash(&leaf)?);
+                    tree_store::insert_nodes(tx, &nodes)?;
+                }
+                next = last + 1;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(tree)
+}
+
 struct WriterState {
     conn: DbConnection,
-    next_seq: i64,
+    /// The frontier of the committed tree; its end is the number of committed entries.
+    tree: CompactRange,
     geo: Arc<RwLock<GeoState>>,
+    log: LogSigner,
 }
 
 impl WriterState {
@@ -331,22 +394,24 @@ impl WriterState {
     }
 
     fn commit_group(&mut self, group: &mut Vec<Command>) {
-        let group_start_seq = self.next_seq;
+        let group_start = self.tree.clone();
         let (requests, replies): (Vec<Request>, Vec<_>) = group
             .drain(..)
             .map(|command| (command.request, command.reply))
             .unzip();
         let conn = &mut self.conn;
-        let next_seq = &mut self.next_seq;
+        let tree = &mut self.tree;
         let geo = &self.geo;
+        let log = &self.log;
         let committed = conn.transaction::<_, diesel::result::Error, _>(|tx| {
             let mut answers = Vec::with_capacity(requests.len());
             for request in requests {
-                let mut seq = *next_seq;
+                let before = tree.clone();
                 let result =
-                    tx.transaction::<_, StorageError, _>(|sp| apply(sp, &mut seq, geo, request));
-                if result.is_ok() {
-                    *next_seq = seq;
+                    tx.transaction::<_, StorageError, _>(|sp| apply(sp, tree, geo, log, request));
+                if result.is_err() {
+                    // The savepoint is gone; so must be the leaves it added to the frontier.
+                    *tree = before;
                 }
                 answers.push(result);
             }
@@ -361,7 +426,7 @@ impl WriterState {
             }
             Err(err) => {
                 tracing::error!(error = %err, "ledger group commit failed");
-                self.next_seq = group_start_seq;
+                self.tree = group_start;
                 self.reload_geo();
                 for reply in replies {
                     let _ = reply.send(Err(StorageError::Unavailable(format!(
@@ -387,13 +452,15 @@ impl WriterState {
 
 fn apply(
     conn: &mut DbConnection,
-    seq: &mut i64,
+    tree: &mut CompactRange,
     geo: &RwLock<GeoState>,
+    log: &LogSigner,
     request: Request,
 ) -> StorageResult<Outcome> {
     let now = OffsetDateTime::now_utc();
-    let mut ledger = LedgerAppender { conn, seq, now };
+    let mut ledger = LedgerAppender { conn, tree, now };
     match request {
+        Request::Checkpoint => checkpoint(&mut ledger, log).map(Outcome::Checkpoint),
         Request::ImportUnits(actor, units) => import_units(&mut ledger, geo, &actor, units),
         Request::CreatePerson(actor, person) => {
             create_person(&mut ledger, &actor, person).map(Outcome::Person)
@@ -423,7 +490,7 @@ fn apply(
 /// Writes ledger entries for one request, numbering them from the request's first free seq.
 struct LedgerAppender<'a> {
     conn: &'a mut DbConnection,
-    seq: &'a mut i64,
+    tree: &'a mut CompactRange,
     now: OffsetDateTime,
 }
 
@@ -444,7 +511,7 @@ struct EntryDraft<'a> {
 
 impl LedgerAppender<'_> {
     fn append(&mut self, draft: EntryDraft<'_>) -> StorageResult<Appended> {
-        let seq = *self.seq;
+        let seq = i64::try_from(self.tree.end()).unwrap_or(i64::MAX) + 1;
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt)
             .map_err(|err| StorageError::Unavailable(format!("no randomness: {err}")))?;
@@ -484,7 +551,8 @@ impl LedgerAppender<'_> {
                 payload: draft.payload.to_vec(),
             })
             .execute(self.conn)?;
-        *self.seq = seq + 1;
+        let nodes = self.tree.append_leaf(leaf);
+        tree_store::insert_nodes(self.conn, &nodes)?;
         Ok(Appended {
             seq,
             leaf_hash: leaf,
@@ -510,6 +578,33 @@ impl LedgerAppender<'_> {
             payload: &payload,
         })
     }
+}
+
+/// The latest checkpoint if it covers the whole tree, else a new one, signed and kept.
+fn checkpoint(ledger: &mut LedgerAppender<'_>, log: &LogSigner) -> StorageResult<StoredCheckpoint> {
+    let size = ledger.tree.end();
+    if let Some(latest) = tree_store::latest_checkpoint(ledger.conn)? {
+        if latest.size == size {
+            return Ok(latest);
+        }
+    }
+    let root = ledger
+        .tree
+        .root()
+        .map_err(|err| StorageError::Corrupt(format!("tree root: {err}")))?;
+    let text = Checkpoint {
+        origin: log.origin.clone(),
+        size,
+        root,
+    }
+    .to_text();
+    let note = log
+        .signer
+        .sign(&text)
+        .map_err(|err| StorageError::Corrupt(format!("signing a checkpoint: {err}")))?;
+    let checkpoint = StoredCheckpoint { size, root, note };
+    tree_store::insert_checkpoint(ledger.conn, &checkpoint, unix_micros(ledger.now))?;
+    Ok(checkpoint)
 }
 
 fn find_unit(conn: &mut DbConnection, code: &str) -> StorageResult<Option<UnitRow>> {
@@ -968,6 +1063,7 @@ fn append_record(
     let response = json!({
         "id": record_id,
         "seq": appended.seq,
+        "leaf_index": appended.seq - 1,
         "leaf_hash": hex::encode(appended.leaf_hash),
         "received_at": format_utc_micros(ledger.now),
         "verdict": verdict,

@@ -175,6 +175,8 @@ impl TestApp {
         config.workers = Some(2);
         config.read_pool_size = 4;
         config.embedded = true;
+        // Tests sign checkpoints on demand; a periodic one must not race their assertions.
+        config.checkpoint_interval = std::time::Duration::from_secs(3600);
         let (started, ready) = mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -327,5 +329,48 @@ impl TestApp {
         diesel::dsl::sql::<diesel::sql_types::BigInt>(query)
             .get_result(&mut self.db())
             .expect("count query")
+    }
+}
+
+impl TestApp {
+    /// The latest signed checkpoint (signed on demand) as the server serves it.
+    pub fn checkpoint_note(&self) -> String {
+        let resp = self.get("/v1/ledger/checkpoint", None);
+        assert_eq!(resp.status, 200, "{}", resp.text);
+        assert!(
+            resp.content_type.starts_with("text/plain"),
+            "{}",
+            resp.content_type
+        );
+        resp.text
+    }
+
+    /// The log's verifier key (`name+id+key`).
+    pub fn log_key(&self) -> String {
+        let resp = self.get("/v1/ledger/key", None);
+        assert_eq!(resp.status, 200, "{}", resp.text);
+        resp.text.trim().to_owned()
+    }
+
+    /// Drops the triggers that keep the ledger, its tree and checkpoints append-only — what an
+    /// attacker with database access would do first.
+    pub fn drop_append_only_triggers(&self) {
+        let statements = match self.backend {
+            Backend::Sqlite => [
+                "DROP TRIGGER ledger_no_update",
+                "DROP TRIGGER ledger_no_delete",
+                "DROP TRIGGER merkle_nodes_no_delete",
+                "DROP TRIGGER checkpoints_no_delete",
+            ],
+            Backend::Postgres => [
+                "DROP TRIGGER ledger_no_update ON ledger",
+                "DROP TRIGGER ledger_no_truncate ON ledger",
+                "DROP TRIGGER merkle_nodes_no_update ON merkle_nodes",
+                "DROP TRIGGER checkpoints_no_update ON checkpoints",
+            ],
+        };
+        for statement in statements {
+            self.sql(statement).expect(statement);
+        }
     }
 }

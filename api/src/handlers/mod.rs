@@ -4,6 +4,7 @@ pub mod assignments;
 pub mod auth;
 pub mod health;
 pub mod households;
+pub mod ledger;
 pub mod people;
 pub mod records;
 pub mod units;

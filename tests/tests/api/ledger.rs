@@ -200,7 +200,15 @@ fn a_second_writer_on_the_same_postgres_database_is_refused() {
     let Some(app) = TestApp::spawn(Backend::Postgres) else {
         return;
     };
-    match fieldtrail_storage::Writer::start(&app.database_url) {
+    let log = fieldtrail_storage::LogSigner {
+        origin: "second.example/log".into(),
+        signer: fieldtrail_domain::note::NoteSigner::new(
+            "second.example/log",
+            ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]),
+        )
+        .unwrap(),
+    };
+    match fieldtrail_storage::Writer::start(&app.database_url, log) {
         Ok(_) => panic!("a second writer started"),
         Err(err) => assert!(
             err.to_string().contains("another fieldtrail instance"),

@@ -6,6 +6,7 @@ mod checkin;
 mod health;
 mod ledger;
 mod openapi;
+mod proofs;
 mod records;
 mod roster;
 mod units;

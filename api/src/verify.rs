@@ -1,0 +1,412 @@
+//! Export bundles and their offline verification (`fieldtrail export` / `fieldtrail verify`).
+//!
+//! A bundle holds a signed checkpoint of size n, the entries with seq in [from, to] (their
+//! canonical bytes and the leaf the tree holds for each), and the perfect-subtree hashes that
+//! cover the leaves before and after them, so the verifier can rebuild the root of all n leaves
+//! from the entry bytes alone. The format is documented in docs/ledger.md.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use fieldtrail_domain::merkle::NodeSource;
+use fieldtrail_domain::merkle::{decompose, leaf_hash, CompactRange, Hash};
+use fieldtrail_domain::note::{Checkpoint, NoteVerifier};
+use fieldtrail_storage::merkle::{self as tree, DbNodes};
+use fieldtrail_storage::{Database, StorageError};
+use serde::{Deserialize, Serialize};
+
+pub const BUNDLE_FORMAT: &str = "fieldtrail-export/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeRef {
+    pub level: u8,
+    pub index: u64,
+    /// Base64 of the 32-byte hash.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BundleEntry {
+    pub seq: u64,
+    /// Base64 of the entry's canonical bytes.
+    pub body: String,
+    /// Hex of the leaf hash the tree holds for this entry.
+    pub leaf_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bundle {
+    pub format: String,
+    /// The signed checkpoint (C2SP signed note) the bundle proves against.
+    pub checkpoint: String,
+    pub from: u64,
+    pub to: u64,
+    /// Perfect subtrees covering the leaves before `from`.
+    pub left: Vec<NodeRef>,
+    pub entries: Vec<BundleEntry>,
+    /// Perfect subtrees covering the leaves after `to`, up to the checkpoint's size.
+    pub right: Vec<NodeRef>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot reach the server: {0}")]
+    Http(String),
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn node_refs(
+    conn: &mut fieldtrail_storage::DbConnection,
+    begin: u64,
+    end: u64,
+) -> Result<Vec<NodeRef>, StorageError> {
+    let mut nodes = DbNodes(conn);
+    decompose(begin, end)
+        .into_iter()
+        .map(|(level, index)| {
+            Ok(NodeRef {
+                level,
+                index,
+                hash: STANDARD.encode(nodes.node(level, index)?),
+            })
+        })
+        .collect()
+}
+
+/// Builds a bundle of the entries with seq in [from, to] against the latest stored checkpoint.
+pub fn export(db: &Database, from: Option<u64>, to: Option<u64>) -> Result<Bundle, VerifyError> {
+    let mut conn = db.conn()?;
+    let checkpoint = tree::latest_checkpoint(&mut conn)?.ok_or_else(|| {
+        VerifyError::Usage(
+            "the ledger has no checkpoint yet: start the server (it signs one every 10 s)".into(),
+        )
+    })?;
+    let size = checkpoint.size;
+    let from = from.unwrap_or(1);
+    let to = to.unwrap_or(size);
+    if from < 1 || from > to || to > size {
+        return Err(VerifyError::Usage(format!(
+            "--from/--to must satisfy 1 <= from <= to <= {size} (the latest checkpoint's size)"
+        )));
+    }
+    let mut entries = Vec::new();
+    let mut next = from;
+    while next <= to {
+        let count = (to - next + 1).min(10_000);
+        let page = tree::entries(&mut conn, next as i64, count as i64)?;
+        if page.is_empty() {
+            return Err(StorageError::Corrupt(format!("ledger entry {next} is missing")).into());
+        }
+        for entry in page {
+            entries.push(BundleEntry {
+                seq: entry.seq as u64,
+                body: STANDARD.encode(&entry.body),
+                leaf_hash: hex::encode(entry.tree_leaf),
+            });
+        }
+        next += count;
+    }
+    Ok(Bundle {
+        format: BUNDLE_FORMAT.into(),
+        checkpoint: checkpoint.note,
+        from,
+        to,
+        left: node_refs(&mut conn, 0, from - 1)?,
+        entries,
+        right: node_refs(&mut conn, to, size)?,
+    })
+}
+
+/// Assembles a bundle of the whole ledger from a live server (entries need an inspector's or
+/// admin's token).
+pub fn fetch(server: &str, token: Option<&str>) -> Result<Bundle, VerifyError> {
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let base = server.trim_end_matches('/');
+    let get = |path: &str| -> Result<String, VerifyError> {
+        let mut request = agent.get(format!("{base}{path}"));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request
+            .call()
+            .map_err(|err| VerifyError::Http(err.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|err| VerifyError::Http(err.to_string()))?;
+        if status != 200 {
+            return Err(VerifyError::Http(format!(
+                "GET {path} answered {status}: {body}"
+            )));
+        }
+        Ok(body)
+    };
+    let note = get("/v1/ledger/checkpoint")?;
+    let size = note
+        .lines()
+        .nth(1)
+        .and_then(|line| line.parse::<u64>().ok())
+        .ok_or_else(|| VerifyError::Http("the checkpoint has no tree size line".into()))?;
+    let mut entries = Vec::new();
+    let mut start = 1;
+    while start <= size {
+        let count = (size - start + 1).min(1000);
+        let page: serde_json::Value = serde_json::from_str(&get(&format!(
+            "/v1/ledger/entries?start={start}&count={count}"
+        ))?)
+        .map_err(|err| VerifyError::Http(format!("entries: {err}")))?;
+        let items = page["entries"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            break;
+        }
+        for item in items {
+            entries.push(BundleEntry {
+                seq: item["seq"].as_u64().unwrap_or(0),
+                body: item["body"].as_str().unwrap_or("").to_owned(),
+                leaf_hash: item["leaf_hash"].as_str().unwrap_or("").to_owned(),
+            });
+        }
+        start += count;
+    }
+    Ok(Bundle {
+        format: BUNDLE_FORMAT.into(),
+        checkpoint: note,
+        from: 1,
+        to: size,
+        left: Vec::new(),
+        entries,
+        right: Vec::new(),
+    })
+}
+
+/// What verification found: every check in order, each passed or failed.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub checks: Vec<(bool, String)>,
+}
+
+impl Report {
+    fn pass(&mut self, what: impl Into<String>) {
+        self.checks.push((true, what.into()));
+    }
+
+    fn fail(&mut self, what: impl Into<String>) {
+        self.checks.push((false, what.into()));
+    }
+
+    pub fn ok(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|(ok, _)| *ok)
+    }
+
+    pub fn failures(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|(ok, _)| !ok)
+            .map(|(_, what)| what.as_str())
+            .collect()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (ok, what) in &self.checks {
+            out.push_str(if *ok { "ok    " } else { "FAIL  " });
+            out.push_str(what);
+            out.push('\n');
+        }
+        out.push_str(if self.ok() {
+            "VERIFIED\n"
+        } else {
+            "NOT VERIFIED\n"
+        });
+        out
+    }
+}
+
+fn decode_hash(text: &str) -> Option<Hash> {
+    STANDARD.decode(text).ok()?.try_into().ok()
+}
+
+/// Checks a signed checkpoint with the log's key and returns what it says.
+fn open_checkpoint(
+    verifier: &NoteVerifier,
+    note: &str,
+    what: &str,
+    report: &mut Report,
+) -> Option<Checkpoint> {
+    match verifier.verify(note).map(Checkpoint::parse) {
+        Ok(Ok(checkpoint)) => {
+            report.pass(format!(
+                "{what} is signed by {} (size {})",
+                verifier.name(),
+                checkpoint.size
+            ));
+            Some(checkpoint)
+        }
+        Ok(Err(err)) => {
+            report.fail(format!("{what} is not a checkpoint: {err}"));
+            None
+        }
+        Err(err) => {
+            report.fail(format!("{what} does not verify with the key: {err}"));
+            None
+        }
+    }
+}
+
+/// Recomputes every leaf and the root from the bundle; with `since`, also checks that the
+/// ledger is an extension of that earlier checkpoint.
+pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&str>) -> Report {
+    let mut report = Report::default();
+    if bundle.format != BUNDLE_FORMAT {
+        report.fail(format!("unknown bundle format {:?}", bundle.format));
+        return report;
+    }
+    let Some(checkpoint) = open_checkpoint(verifier, &bundle.checkpoint, "checkpoint", &mut report)
+    else {
+        return report;
+    };
+    let expected: Vec<u64> = (bundle.from..=bundle.to).collect();
+    let listed: Vec<u64> = bundle.entries.iter().map(|e| e.seq).collect();
+    if bundle.from < 1 || bundle.to > checkpoint.size || listed != expected {
+        report.fail(format!(
+            "the bundle should hold entries {}..={} of {} but holds {} entries{}",
+            bundle.from,
+            bundle.to,
+            checkpoint.size,
+            listed.len(),
+            match (listed.first(), listed.last()) {
+                (Some(first), Some(last)) => format!(" ({first}..={last})"),
+                _ => String::new(),
+            }
+        ));
+    }
+
+    let mut leaves = Vec::with_capacity(bundle.entries.len());
+    let mut altered = Vec::new();
+    for entry in &bundle.entries {
+        let Ok(body) = STANDARD.decode(&entry.body) else {
+            altered.push(format!("entry seq {}: body is not base64", entry.seq));
+            leaves.push([0u8; 32]);
+            continue;
+        };
+        let leaf = leaf_hash(&body);
+        if hex::encode(leaf) != entry.leaf_hash {
+            altered.push(format!(
+                "entry seq {}: its bytes do not hash to the leaf the tree holds (the entry was altered)",
+                entry.seq
+            ));
+        }
+        let header_seq = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["seq"].as_u64());
+        if header_seq != Some(entry.seq) {
+            altered.push(format!(
+                "entry seq {}: its header names seq {header_seq:?}",
+                entry.seq
+            ));
+        }
+        leaves.push(leaf);
+    }
+    if altered.is_empty() {
+        report.pass(format!(
+            "{} entry leaf hashes recomputed from their bytes",
+            leaves.len()
+        ));
+    }
+    for failure in altered {
+        report.fail(failure);
+    }
+
+    let mut range = CompactRange::new(0);
+    let mut rebuilt = true;
+    for node in &bundle.left {
+        let appended = decode_hash(&node.hash).map(|h| range.append_node(node.level, h));
+        rebuilt &= matches!(appended, Some(Ok(_)));
+    }
+    let before_entries = range.clone();
+    for leaf in &leaves {
+        range.append_leaf(*leaf);
+    }
+    for node in &bundle.right {
+        let appended = decode_hash(&node.hash).map(|h| range.append_node(node.level, h));
+        rebuilt &= matches!(appended, Some(Ok(_)));
+    }
+    match range.root() {
+        Ok(root) if rebuilt && range.end() == checkpoint.size && root == checkpoint.root => {
+            report.pass(format!(
+                "root of {} entries rebuilt from the bundle matches the checkpoint",
+                checkpoint.size
+            ));
+        }
+        _ => report.fail(format!(
+            "the root rebuilt from the bundle ({} leaves) does not match the checkpoint of size {}",
+            range.end(),
+            checkpoint.size
+        )),
+    }
+
+    if let Some(since) = since {
+        let Some(earlier) = open_checkpoint(verifier, since, "--since checkpoint", &mut report)
+        else {
+            return report;
+        };
+        if earlier.size > checkpoint.size {
+            report.fail(format!(
+                "not consistent: the ledger shrank from {} entries (--since) to {}: entries were removed",
+                earlier.size, checkpoint.size
+            ));
+        } else if earlier.size < before_entries.end() || earlier.size > bundle.to {
+            report.fail(format!(
+                "cannot check consistency with size {}: the bundle holds entries {}..={} (export from an earlier --from)",
+                earlier.size, bundle.from, bundle.to
+            ));
+        } else {
+            let mut prefix = before_entries;
+            let take = usize::try_from(earlier.size - prefix.end()).unwrap_or(0);
+            for leaf in leaves.iter().take(take) {
+                prefix.append_leaf(*leaf);
+            }
+            match prefix.root() {
+                Ok(root) if root == earlier.root => report.pass(format!(
+                    "consistent: the first {} entries still hash to the --since checkpoint's root",
+                    earlier.size
+                )),
+                _ => report.fail(format!(
+                    "not consistent: the first {} entries no longer hash to the --since checkpoint's root",
+                    earlier.size
+                )),
+            }
+        }
+    }
+    report
+}
+
+/// `--key` takes the verifier key itself or a file holding it.
+pub fn read_key(key: &str) -> Result<NoteVerifier, VerifyError> {
+    let text = match std::fs::read_to_string(key) {
+        Ok(content) => content,
+        Err(_) => key.to_owned(),
+    };
+    NoteVerifier::parse(text.trim()).map_err(|err| VerifyError::Usage(format!("--key: {err}")))
+}
+
+pub fn read_file(path: &str) -> Result<String, VerifyError> {
+    std::fs::read_to_string(path).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}

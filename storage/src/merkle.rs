@@ -1,0 +1,209 @@
+//! The Merkle tree as stored: perfect-subtree hashes in `merkle_nodes`, signed checkpoints in
+//! `checkpoints`. The math lives in `fieldtrail_domain::merkle`; this module only feeds it rows.
+
+use crate::db::DbConnection;
+use crate::error::{StorageError, StorageResult};
+use crate::schema::*;
+use diesel::prelude::*;
+use fieldtrail_domain::merkle::{
+    consistency_proof, inclusion_proof, CompactRange, Hash, NodeSource, ProofError,
+};
+
+/// Reads perfect-subtree hashes with one indexed lookup each.
+pub struct DbNodes<'a>(pub &'a mut DbConnection);
+
+impl NodeSource for DbNodes<'_> {
+    type Error = StorageError;
+
+    fn node(&mut self, level: u8, index: u64) -> Result<Hash, StorageError> {
+        let idx = i64::try_from(index)
+            .map_err(|_| StorageError::Corrupt(format!("node index {index} out of range")))?;
+        let bytes: Vec<u8> = merkle_nodes::table
+            .find((i32::from(level), idx))
+            .select(merkle_nodes::hash)
+            .first(self.0)
+            .optional()?
+            .ok_or_else(|| {
+                StorageError::Corrupt(format!("merkle node ({level}, {index}) missing"))
+            })?;
+        to_hash(&bytes)
+    }
+}
+
+pub fn to_hash(bytes: &[u8]) -> StorageResult<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| StorageError::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
+fn proof_error(err: ProofError<StorageError>) -> StorageError {
+    match err {
+        ProofError::Source(err) => err,
+        ProofError::Merkle(err) => StorageError::invalid("", err),
+    }
+}
+
+/// The tree over the first `size` leaves, as the writer keeps it in memory.
+pub fn frontier(conn: &mut DbConnection, size: u64) -> StorageResult<CompactRange> {
+    CompactRange::from_source(size, &mut DbNodes(conn))
+}
+
+/// How many leaves the stored tree has (the writer catches up if it lags the ledger).
+pub fn stored_leaves(conn: &mut DbConnection) -> StorageResult<u64> {
+    let max: Option<i64> = merkle_nodes::table
+        .filter(merkle_nodes::level.eq(0))
+        .select(diesel::dsl::max(merkle_nodes::idx))
+        .first(conn)?;
+    Ok(max.map_or(0, |idx| u64::try_from(idx).unwrap_or(0) + 1))
+}
+
+pub fn insert_nodes(conn: &mut DbConnection, nodes: &[(u8, u64, Hash)]) -> StorageResult<()> {
+    for (level, index, hash) in nodes {
+        let idx = i64::try_from(*index)
+            .map_err(|_| StorageError::Corrupt(format!("node index {index} out of range")))?;
+        diesel::insert_into(merkle_nodes::table)
+            .values((
+                merkle_nodes::level.eq(i32::from(*level)),
+                merkle_nodes::idx.eq(idx),
+                merkle_nodes::hash.eq(hash.to_vec()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Committed ledger size: proofs and checkpoints may not reach past it.
+pub fn tree_size(conn: &mut DbConnection) -> StorageResult<u64> {
+    let size = crate::writer::current_size(conn)?;
+    Ok(u64::try_from(size).unwrap_or(0))
+}
+
+fn check_size(conn: &mut DbConnection, size: u64, pointer: &str) -> StorageResult<()> {
+    let current = tree_size(conn)?;
+    if size > current {
+        return Err(StorageError::invalid(
+            pointer,
+            format!("the ledger has only {current} entries"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn inclusion(conn: &mut DbConnection, index: u64, size: u64) -> StorageResult<Vec<Hash>> {
+    check_size(conn, size, "/tree_size")?;
+    inclusion_proof(index, size, &mut DbNodes(conn)).map_err(proof_error)
+}
+
+pub fn consistency(conn: &mut DbConnection, from: u64, to: u64) -> StorageResult<Vec<Hash>> {
+    check_size(conn, to, "/to")?;
+    consistency_proof(from, to, &mut DbNodes(conn)).map_err(proof_error)
+}
+
+/// The leaf hash the tree holds for a leaf index (what proofs are about).
+pub fn leaf(conn: &mut DbConnection, index: u64) -> StorageResult<Hash> {
+    DbNodes(conn).node(0, index)
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    pub note: String,
+}
+
+fn checkpoint_row(row: (i64, Vec<u8>, String)) -> StorageResult<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        size: u64::try_from(row.0).unwrap_or(0),
+        root: to_hash(&row.1)?,
+        note: row.2,
+    })
+}
+
+pub fn latest_checkpoint(conn: &mut DbConnection) -> StorageResult<Option<StoredCheckpoint>> {
+    checkpoints::table
+        .order(checkpoints::size.desc())
+        .select((checkpoints::size, checkpoints::root, checkpoints::note))
+        .first::<(i64, Vec<u8>, String)>(conn)
+        .optional()?
+        .map(checkpoint_row)
+        .transpose()
+}
+
+pub fn checkpoint_at(
+    conn: &mut DbConnection,
+    size: u64,
+) -> StorageResult<Option<StoredCheckpoint>> {
+    let size = i64::try_from(size).map_err(|_| StorageError::NotFound("checkpoint".into()))?;
+    checkpoints::table
+        .find(size)
+        .select((checkpoints::size, checkpoints::root, checkpoints::note))
+        .first::<(i64, Vec<u8>, String)>(conn)
+        .optional()?
+        .map(checkpoint_row)
+        .transpose()
+}
+
+pub fn insert_checkpoint(
+    conn: &mut DbConnection,
+    checkpoint: &StoredCheckpoint,
+    created_at: i64,
+) -> StorageResult<()> {
+    diesel::insert_into(checkpoints::table)
+        .values((
+            checkpoints::size.eq(i64::try_from(checkpoint.size).unwrap_or(i64::MAX)),
+            checkpoints::root.eq(checkpoint.root.to_vec()),
+            checkpoints::note.eq(&checkpoint.note),
+            checkpoints::created_at.eq(created_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One ledger entry as verifiers need it: its canonical bytes and the leaf the tree holds.
+#[derive(Debug, Clone)]
+pub struct EntryBytes {
+    pub seq: i64,
+    pub actor: Option<String>,
+    pub body: Vec<u8>,
+    pub tree_leaf: Hash,
+}
+
+/// Entries with seq in [start, start + count), in order, with the tree's leaf for each.
+pub fn entries(conn: &mut DbConnection, start: i64, count: i64) -> StorageResult<Vec<EntryBytes>> {
+    let rows: Vec<(i64, Option<String>, Vec<u8>)> = ledger::table
+        .filter(ledger::seq.ge(start))
+        .filter(ledger::seq.lt(start.saturating_add(count)))
+        .order(ledger::seq.asc())
+        .select((ledger::seq, ledger::actor, ledger::body))
+        .load(conn)?;
+    let leaves: Vec<(i64, Vec<u8>)> = merkle_nodes::table
+        .filter(merkle_nodes::level.eq(0))
+        .filter(merkle_nodes::idx.ge(start - 1))
+        .filter(merkle_nodes::idx.lt(start.saturating_add(count) - 1))
+        .order(merkle_nodes::idx.asc())
+        .select((merkle_nodes::idx, merkle_nodes::hash))
+        .load(conn)?;
+    let leaves: std::collections::HashMap<i64, Vec<u8>> = leaves.into_iter().collect();
+    rows.into_iter()
+        .map(|(seq, actor, body)| {
+            let leaf = leaves
+                .get(&(seq - 1))
+                .ok_or_else(|| StorageError::Corrupt(format!("no tree leaf for seq {seq}")))?;
+            Ok(EntryBytes {
+                seq,
+                actor,
+                body,
+                tree_leaf: to_hash(leaf)?,
+            })
+        })
+        .collect()
+}
+
+/// Who wrote the entry at `seq` (to let cadres prove their own entries only).
+pub fn entry_actor(conn: &mut DbConnection, seq: i64) -> StorageResult<Option<Option<String>>> {
+    Ok(ledger::table
+        .find(seq)
+        .select(ledger::actor)
+        .first(conn)
+        .optional()?)
+}
