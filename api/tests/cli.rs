@@ -25,6 +25,9 @@ fn every_subcommand_has_help() {
         (vec!["serve", "--help"], "--bind"),
         (vec!["bootstrap", "--help"], "--username"),
         (vec!["demo", "--help"], "--data-dir"),
+        (vec!["export", "--help"], "--out"),
+        (vec!["verify", "--help"], "--since"),
+        (vec!["bench-ledger", "--help"], "--entries"),
     ] {
         let (ok, stdout, _) = run(&args);
         assert!(ok, "{args:?} failed");
@@ -117,6 +120,23 @@ fn http(
         status,
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
     )
+}
+
+fn http_text(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("");
+    body.to_owned()
 }
 
 fn login(port: u16, username: &str, password: &str) -> String {
@@ -213,7 +233,54 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     assert_eq!(status, 201, "{record}");
     assert_eq!(record["verdict"]["geo"], "inside");
     assert_eq!(record["verdict"]["roster"], "assigned");
+
+    // An inspector's tools: the log key and a checkpoint from the server, then `verify`.
+    let key = http_text(port, "/v1/ledger/key");
+    let checkpoint = http_text(port, "/v1/ledger/checkpoint");
+    let checkpoint_file = dir.path().join("checkpoint.txt");
+    std::fs::write(&checkpoint_file, &checkpoint).unwrap();
+    let server = format!("http://127.0.0.1:{port}");
+    let (ok, stdout, stderr) = run(&[
+        "verify",
+        "--server",
+        &server,
+        "--key",
+        key.trim(),
+        "--token",
+        &token,
+        "--since",
+        checkpoint_file.to_str().unwrap(),
+    ]);
+    assert!(ok, "verify --server failed: {stdout}{stderr}");
+    assert!(stdout.ends_with("VERIFIED\n"), "{stdout}");
+    let other_key = "someone.else+00000000+AQ".to_owned() + &"A".repeat(43);
+    let (ok, _, _) = run(&[
+        "verify", "--server", &server, "--key", &other_key, "--token", &token,
+    ]);
+    assert!(!ok, "verify accepted a checkpoint under the wrong key");
     drop(demo);
+
+    // Offline: export from the data dir and verify the file against the held checkpoint.
+    let export_file = dir.path().join("export.json");
+    let (ok, stdout, stderr) = run(&[
+        "export",
+        "--out",
+        export_file.to_str().unwrap(),
+        "--data-dir",
+        &data_dir,
+    ]);
+    assert!(ok, "export failed: {stdout}{stderr}");
+    let (ok, stdout, stderr) = run(&[
+        "verify",
+        "--file",
+        export_file.to_str().unwrap(),
+        "--key",
+        key.trim(),
+        "--since",
+        checkpoint_file.to_str().unwrap(),
+    ]);
+    assert!(ok, "verify --file failed: {stdout}{stderr}");
+    assert!(stdout.contains("consistent"), "{stdout}");
 
     // A second start on the same data dir serves what is there and loads nothing.
     let (_demo, port, printed) = start_demo(&data_dir);

@@ -111,7 +111,8 @@ pub async fn inclusion(
         let Some(actor) = actor else {
             return Ok(None);
         };
-        if !may_prove_any && !(role == Role::Cadre && actor.as_deref() == Some(cadre.as_str())) {
+        let own_entry = role == Role::Cadre && actor.as_deref() == Some(cadre.as_str());
+        if !(may_prove_any || own_entry) {
             return Ok(Some(Err(())));
         }
         let hashes = tree::inclusion(conn, seq - 1, size)?;

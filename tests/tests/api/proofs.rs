@@ -147,7 +147,7 @@ fn records_carry_their_leaf_index_and_prove_their_inclusion(backend: Backend) {
     );
     assert_eq!(too_big.problem(422)["errors"][0]["pointer"], "/tree_size");
     let beyond = app.get(
-        &format!("/v1/ledger/proof/inclusion?seq=5&tree_size=4"),
+        "/v1/ledger/proof/inclusion?seq=5&tree_size=4",
         Some(&inspector),
     );
     assert_eq!(beyond.problem(422)["errors"][0]["pointer"], "/seq");
