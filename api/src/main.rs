@@ -263,11 +263,11 @@ fn export(args: ExportArgs) -> Result<(), String> {
     let bundle = verify::export(&db, args.from, args.to).map_err(|e| e.to_string())?;
     let json = serde_json::to_vec(&bundle).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, json).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let checkpoint_size = bundle.checkpoint.lines().nth(1).unwrap_or("?");
     println!(
-        "exported entries {}..={} with a checkpoint of {} entries to {}",
+        "exported entries {}..={} with the checkpoint of size {checkpoint_size} to {}",
         bundle.from,
         bundle.to,
-        bundle.entries.len().max(bundle.to as usize),
         args.out.display()
     );
     Ok(())

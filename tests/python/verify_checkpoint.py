@@ -25,7 +25,7 @@ def main():
         note = handle.read().decode("utf-8")
 
     # Verifier key: <name>+<hex key id>+<base64(alg byte || public key)>
-    name, key_id_hex, key_b64 = vkey.strip().split("+")
+    name, key_id_hex, key_b64 = vkey.strip().split("+", 2)
     key_bytes = base64.b64decode(key_b64)
     if key_bytes[0] != 0x01 or len(key_bytes) != 33:
         fail("not an Ed25519 verifier key")
