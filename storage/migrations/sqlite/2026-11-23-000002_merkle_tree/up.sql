@@ -6,7 +6,7 @@ CREATE TABLE merkle_nodes (
     idx   BIGINT  NOT NULL,
     hash  BLOB    NOT NULL,
     PRIMARY KEY (level, idx)
-);
+) WITHOUT ROWID; -- the key is the only access path: store rows in it, one B-tree not two
 CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes
 BEGIN
     SELECT RAISE(ABORT, 'merkle_nodes is append-only: UPDATE refused');
