@@ -225,7 +225,10 @@ impl TestApp {
     }
 
     fn finish(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
-        let mut response = result.expect("HTTP request failed");
+        Self::read_response(result.expect("HTTP request failed"))
+    }
+
+    fn read_response(mut response: ureq::http::Response<ureq::Body>) -> Resp {
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -265,6 +268,18 @@ impl TestApp {
     }
 
     pub fn post_raw(&self, path: &str, token: Option<&str>, bytes: &[u8]) -> Resp {
+        self.try_post_raw(path, token, bytes)
+            .unwrap_or_else(|err| panic!("HTTP request failed: {err}"))
+    }
+
+    /// A POST that may fail at the connection level (a server may answer 413 and close before
+    /// the whole body is written); the error is the transport's message.
+    pub fn try_post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<Resp, String> {
         let mut request = self
             .agent
             .post(self.url(path))
@@ -272,7 +287,10 @@ impl TestApp {
         if let Some(token) = token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
-        Self::finish(request.send(bytes))
+        request
+            .send(bytes)
+            .map(Self::read_response)
+            .map_err(|err| err.to_string())
     }
 
     /// Sends a request with a raw Authorization header value.

@@ -184,12 +184,14 @@ pub async fn entries(
     let start = parse_count(&mut problems, "/start", &query.start, 1);
     let count = match query.count {
         None => Some(100),
-        some => parse_count(&mut problems, "/count", &some, 1)
-            .filter(|n| *n <= MAX_ENTRIES_PAGE)
-            .or_else(|| {
+        some => match parse_count(&mut problems, "/count", &some, 1) {
+            Some(n) if n > MAX_ENTRIES_PAGE => {
+                // One problem per field: an unparseable count is not also "too large".
                 problems.push("/count", format!("must be at most {MAX_ENTRIES_PAGE}"));
                 None
-            }),
+            }
+            parsed => parsed,
+        },
     };
     problems.finish()?;
     let (Some(start), Some(count)) = (start, count) else {

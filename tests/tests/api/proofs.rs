@@ -237,6 +237,13 @@ fn entries_serve_the_bytes_the_leaves_commit_to(backend: Backend) {
         .problem(403);
     let too_many = app.get("/v1/ledger/entries?start=1&count=5000", Some(&admin));
     assert_eq!(too_many.problem(422)["errors"][0]["pointer"], "/count");
+    let garbage = app.get("/v1/ledger/entries?start=1&count=x", Some(&admin));
+    assert_eq!(
+        garbage.pointers(),
+        vec!["/count".to_owned()],
+        "{}",
+        garbage.text
+    );
 }
 
 /// Acceptance 3: one entry's bytes altered directly in the database are caught, by sequence

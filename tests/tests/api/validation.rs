@@ -122,29 +122,8 @@ fn malformed_json_is_a_400(backend: Backend) {
 /// A raw POST that may fail at the connection level (the server may answer 413 and close
 /// before the client has written the whole body).
 fn raw_post(app: &TestApp, token: &str, bytes: &[u8]) -> Result<(u16, String, Value), String> {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let mut response = agent
-        .post(app.url("/v1/records"))
-        .header("Content-Type", "application/json")
-        .header("Authorization", format!("Bearer {token}"))
-        .send(bytes)
-        .map_err(|err| err.to_string())?;
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    Ok((
-        response.status().as_u16(),
-        content_type,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    ))
+    app.try_post_raw("/v1/records", Some(token), bytes)
+        .map(|resp| (resp.status, resp.content_type, resp.body))
 }
 
 fn body_over_one_mebibyte_is_a_413(backend: Backend) {
