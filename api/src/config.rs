@@ -12,6 +12,8 @@ pub struct Config {
     pub jwt_key: Option<PathBuf>,
     /// The checkpoint signing key; default `<data_dir>/log-ed25519.pem`, created on first start.
     pub log_key: Option<PathBuf>,
+    /// Where photos are stored, content-addressed; default `<data_dir>/attachments`.
+    pub attachments_dir: Option<PathBuf>,
     /// The log's origin line; default `fieldtrail.local/<key id of the log key>`.
     pub origin: Option<String>,
     /// How often a new checkpoint is signed while entries arrive.
@@ -37,6 +39,7 @@ impl Config {
             jwt_key: None,
             log_key: None,
             origin: None,
+            attachments_dir: None,
             checkpoint_interval: std::time::Duration::from_secs(10),
             token_ttl_seconds: DEFAULT_TOKEN_TTL_SECONDS,
             read_pool_size: 8,
@@ -58,6 +61,12 @@ impl Config {
         self.log_key
             .clone()
             .unwrap_or_else(|| self.data_dir.join("log-ed25519.pem"))
+    }
+
+    pub fn attachments_path(&self) -> PathBuf {
+        self.attachments_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("attachments"))
     }
 
     pub fn jwt_key_path(&self) -> PathBuf {

@@ -10,7 +10,9 @@ use fieldtrail_domain::geo::{Boundary, Position, ToleranceMeters};
 use fieldtrail_domain::person::{DisplayName, Phone, Role, Username};
 use fieldtrail_domain::roster::{parse_date, AssignmentRole, ValidPeriod};
 use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitName};
-use fieldtrail_storage::writer::{Actor, NewAssignment, NewHousehold, NewPerson, NewUnit};
+use fieldtrail_storage::writer::{
+    Actor, NewAssignment, NewHousehold, NewPairing, NewPerson, NewUnit,
+};
 use serde_json::json;
 
 const BASE_LON: f64 = 116.80;
@@ -250,6 +252,8 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
     let start = parse_date("2026-01-01").map_err(internal)?;
     let period = ValidPeriod::new(start, None).map_err(internal)?;
     for (code, name, cx, cy, index) in &villages {
+        // The village's second cadre is paired with its households (结对帮扶).
+        let mut paired_cadre = None;
         for member in 0..2 {
             let n = index * 2 + member + 1;
             let username = format!("cadre{n:02}");
@@ -268,6 +272,7 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
             let role = if member == 0 {
                 AssignmentRole::FirstSecretary
             } else {
+                paired_cadre = Some(id.clone());
                 AssignmentRole::TeamMember
             };
             state
@@ -294,7 +299,7 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
         for h in 0..3 {
             let [lon, lat] = grid_point(2 * cx + 1, 2 * cy + 1);
             let offset = f64::from(h) * 0.002 - 0.002;
-            state
+            let household = state
                 .writer
                 .create_household(
                     Actor::operator(),
@@ -311,6 +316,20 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
                     },
                 )
                 .await?;
+            if let Some(cadre) = &paired_cadre {
+                state
+                    .writer
+                    .create_pairing(
+                        Actor::operator(),
+                        NewPairing {
+                            person_id: fieldtrail_domain::person::PersonId::parse(cadre)
+                                .map_err(internal)?,
+                            household_id: uuid::Uuid::parse_str(&household.id).map_err(internal)?,
+                            period,
+                        },
+                    )
+                    .await?;
+            }
         }
     }
     Ok(logins)

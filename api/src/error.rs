@@ -35,6 +35,8 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
@@ -51,6 +53,9 @@ impl ApiError {
             ApiError::NoRoute(_) => ("route-not-found", "No such route"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
@@ -71,12 +76,33 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) | ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let body = self.problem();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            response.insert_header(("Retry-After", "1"));
+        }
+        response.body(body.to_string())
+    }
+}
+
+impl ApiError {
+    /// The problem document, also used for one failed item inside a batch answer.
+    pub fn problem(&self) -> serde_json::Value {
         let status = self.status_code();
         let (slug, title) = self.slug_and_title();
         let detail = match self {
@@ -102,18 +128,7 @@ impl ResponseError for ApiError {
         if let Some(problems) = problems {
             body["errors"] = json!(problems);
         }
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let mut response = HttpResponse::build(status);
-        response.content_type("application/problem+json");
-        if matches!(self, ApiError::Unauthorized(_)) {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
-        }
-        if matches!(self, ApiError::Unavailable(_)) {
-            response.insert_header(("Retry-After", "1"));
-        }
-        response.body(body.to_string())
+        body
     }
 }
 

@@ -22,18 +22,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|err| {
-                if err.as_response_error().status_code().as_u16() == 413 {
-                    ApiError::PayloadTooLarge(format!("the request body is too large: {err}"))
-                } else {
-                    ApiError::Malformed {
-                        detail: format!("cannot read the request body: {err}"),
-                        problems: Vec::new(),
-                    }
-                }
-            })?;
+            let bytes = bytes.await.map_err(body_error)?;
             parse_json(&bytes).map(JsonBody)
         })
+    }
+}
+
+/// The raw body, with the same problem+json answers as [`JsonBody`] for bodies over the limit.
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move { bytes.await.map(RawBody).map_err(body_error) })
+    }
+}
+
+fn body_error(err: actix_web::Error) -> ApiError {
+    if err.as_response_error().status_code().as_u16() == 413 {
+        ApiError::PayloadTooLarge(format!("the request body is too large: {err}"))
+    } else {
+        ApiError::Malformed {
+            detail: format!("cannot read the request body: {err}"),
+            problems: Vec::new(),
+        }
     }
 }
 

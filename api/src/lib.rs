@@ -1,6 +1,7 @@
 //! The fieldtrail HTTP service: routing, authentication, handlers and problem+json errors, plus
 //! what the `fieldtrail` binary needs to start it.
 
+pub mod attachments;
 pub mod auth;
 pub mod bench;
 pub mod config;
@@ -57,12 +58,18 @@ pub fn open_state(config: &Config) -> Result<web::Data<AppState>, StartError> {
     let url = config.database_url();
     let db = Database::open(&url, config.read_pool_size)?;
     let writer = Writer::start(&url, log)?;
+    let attachments = crate::attachments::AttachmentStore::open(config.attachments_path())
+        .map_err(|source| StartError::DataDir {
+            path: config.attachments_path().display().to_string(),
+            source,
+        })?;
     tracing::info!(backend = db.backend().as_str(), "storage ready");
     Ok(web::Data::new(AppState {
         db,
         writer,
         tokens,
         log_verifier_key,
+        attachments,
     }))
 }
 

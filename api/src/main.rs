@@ -94,6 +94,9 @@ struct StorageArgs {
     /// The log's origin (first checkpoint line and key name); default: fieldtrail.local/<key id>.
     #[arg(long, env = "FIELDTRAIL_ORIGIN")]
     origin: Option<String>,
+    /// Where photos are stored, named by their SHA-256; default: <data-dir>/attachments.
+    #[arg(long, env = "FIELDTRAIL_ATTACHMENTS_DIR")]
+    attachments_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -136,6 +139,7 @@ fn config_from(storage: StorageArgs, bind: String) -> Config {
     config.jwt_key = storage.jwt_key;
     config.log_key = storage.log_key;
     config.origin = storage.origin;
+    config.attachments_dir = storage.attachments_dir;
     config
 }
 

@@ -1,9 +1,16 @@
 //! Every route, wired in one place. The same function lists the routes for the OpenAPI sync
 //! test, so the list cannot drift from what is served.
 
+use crate::attachments::MAX_ATTACHMENT_BYTES;
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
-use crate::handlers::{assignments, auth, health, households, ledger, people, records, units};
+use crate::handlers::{
+    assignments, attachments, auth, decisions, health, households, ledger, pairings, people,
+    records, units,
+};
+
+/// A batch of 500 records, each up to a 10,000-character log, fits.
+const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 use actix_web::http::Method;
 use actix_web::{web, Handler, HttpRequest, Responder};
 
@@ -74,7 +81,80 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
     r.add(Method::POST, "/v1/assignments", body, assignments::create);
     r.add(Method::POST, "/v1/households", body, households::create);
     r.add(Method::POST, "/v1/records", body, records::create);
+    r.add(
+        Method::POST,
+        "/v1/records/batch",
+        MAX_BATCH_BYTES,
+        records::batch,
+    );
     r.add(Method::GET, "/v1/records/{id}", body, records::get);
+    r.add(
+        Method::POST,
+        "/v1/leave/{id}/decision",
+        body,
+        decisions::leave,
+    );
+    r.add(
+        Method::POST,
+        "/v1/trips/{id}/decision",
+        body,
+        decisions::trip,
+    );
+    r.add(
+        Method::POST,
+        "/v1/corrections/{id}/decision",
+        body,
+        decisions::correction,
+    );
+    r.add(
+        Method::POST,
+        "/v1/disputes/{id}/decision",
+        body,
+        decisions::dispute,
+    );
+    r.add(
+        Method::POST,
+        "/v1/attachments",
+        MAX_ATTACHMENT_BYTES,
+        attachments::upload,
+    );
+    r.add(
+        Method::GET,
+        "/v1/attachments/{sha256}",
+        body,
+        attachments::download,
+    );
+    r.add(Method::POST, "/v1/pairings", body, pairings::create);
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/policy",
+        body,
+        units::get_policy,
+    );
+    r.add(
+        Method::PUT,
+        "/v1/units/{code}/policy",
+        body,
+        units::put_policy,
+    );
+    r.add(
+        Method::GET,
+        "/v1/people/{id}/pairings",
+        body,
+        people::pairings,
+    );
+    r.add(
+        Method::GET,
+        "/v1/people/{id}/presence",
+        body,
+        people::presence,
+    );
+    r.add(
+        Method::PUT,
+        "/v1/people/{id}/device",
+        body,
+        people::bind_device,
+    );
     r.add(
         Method::GET,
         "/v1/ledger/checkpoint",

@@ -8,4 +8,5 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// The log's verifier key in signed-note form (`name+id+key`).
     pub log_verifier_key: String,
+    pub attachments: crate::attachments::AttachmentStore,
 }

@@ -234,6 +234,32 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     assert_eq!(record["verdict"]["geo"], "inside");
     assert_eq!(record["verdict"]["roster"], "assigned");
 
+    // The village's second cadre is paired with its three households.
+    let paired = login(port, "cadre02", "demo-cadre-pass");
+    let me = paired
+        .split('.')
+        .nth(1)
+        .map(|claims| {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["sub"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    let (status, pairings) = http(
+        port,
+        "GET",
+        &format!("/v1/people/{me}/pairings"),
+        Some(&paired),
+        "",
+    );
+    assert_eq!(status, 200, "{pairings}");
+    assert_eq!(pairings["items"].as_array().unwrap().len(), 3, "{pairings}");
+
     // An inspector's tools: the log key and a checkpoint from the server, then `verify`.
     let key = http_text(port, "/v1/ledger/key");
     let checkpoint = http_text(port, "/v1/ledger/checkpoint");

@@ -78,6 +78,15 @@ impl Position {
     }
 }
 
+/// Great-circle distance in metres on the sphere the verdicts use.
+pub fn distance_m(a: Position, b: Position) -> f64 {
+    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (b.lon - a.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+}
+
 /// Horizontal accuracy radius of a fix in metres: finite and > 0 (and <= 1e7).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(transparent)]

@@ -4,13 +4,18 @@
 //! (a [`geo::Position`], a [`unit::UnitCode`], …); storage and api only move these types around.
 
 pub mod canonical;
+pub mod crs;
 pub mod error;
+pub mod flags;
 pub mod geo;
 pub mod merkle;
 pub mod note;
 pub mod person;
+pub mod policy;
+pub mod presence;
 pub mod record;
 pub mod roster;
+pub mod submission;
 pub mod unit;
 
 pub use error::{DomainError, FieldProblem};

@@ -3,6 +3,7 @@
 
 mod db;
 mod error;
+mod field;
 pub mod merkle;
 pub mod models;
 pub mod reads;

@@ -71,6 +71,7 @@ pub struct RecordRow {
     pub geo: String,
     pub roster: String,
     pub response: String,
+    pub refers_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -233,4 +234,99 @@ impl From<HouseholdRow> for HouseholdView {
 pub struct ImportedUnit {
     pub code: String,
     pub seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fixes)]
+pub struct FixRow {
+    pub record_id: String,
+    pub person_id: String,
+    pub captured_at: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub sent_lon: f64,
+    pub sent_lat: f64,
+    pub accuracy_m: f64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = pairings)]
+pub struct PairingRow {
+    pub id: String,
+    pub person_id: String,
+    pub household_id: String,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+    pub seq: i64,
+}
+
+impl PairingRow {
+    pub fn to_view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "person_id": self.person_id,
+            "household_id": self.household_id,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+            "seq": self.seq,
+        })
+    }
+}
+
+/// A leave request, official trip, correction or dispute and where its decision stands.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = requests)]
+pub struct RequestRow {
+    pub record_id: String,
+    pub person_id: String,
+    pub kind: String,
+    pub refers_to: Option<String>,
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub corrected_at: Option<i64>,
+    pub corrected_geo: Option<String>,
+    pub status: String,
+    pub decision_seq: Option<i64>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision_note: Option<String>,
+    pub returned_on: Option<String>,
+}
+
+impl RequestRow {
+    /// The decision as readers see it, or null while pending.
+    pub fn decision_view(&self) -> serde_json::Value {
+        match (self.decision_seq, self.decided_at) {
+            (Some(seq), Some(at)) => serde_json::json!({
+                "decision": self.status,
+                "note": self.decision_note,
+                "decided_by": self.decided_by,
+                "decided_at": fieldtrail_domain::canonical::format_utc_micros(
+                    fieldtrail_domain::canonical::from_unix_micros(at)
+                ),
+                "seq": seq,
+            }),
+            _ => serde_json::Value::Null,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = duties)]
+pub struct DutyRow {
+    pub record_id: String,
+    pub person_id: String,
+    pub unit_code: String,
+    pub day: String,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = attachments)]
+pub struct AttachmentRow {
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub size: i64,
+    pub media_type: String,
+    pub uploaded_at: i64,
 }

@@ -6,7 +6,16 @@ use crate::error::StorageResult;
 use crate::models::*;
 use crate::schema::*;
 use diesel::prelude::*;
-use serde_json::{Map, Value};
+use fieldtrail_domain::canonical::{from_unix_micros, unix_micros};
+use fieldtrail_domain::geo::GeoVerdict;
+use fieldtrail_domain::presence::{
+    ApprovedLeave, ApprovedTrip, Duty, Evidence, PresenceDay, PresenceInput,
+};
+use fieldtrail_domain::record::places_in_village;
+use fieldtrail_domain::roster::{county_date, format_date, parse_date, ValidPeriod, COUNTY_OFFSET};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use time::Date;
 
 pub fn unit(conn: &mut DbConnection, code: &str) -> StorageResult<Option<UnitRow>> {
     Ok(units::table
@@ -70,11 +79,9 @@ pub fn record(conn: &mut DbConnection, id: &str) -> StorageResult<Option<StoredR
     match row {
         None => Ok(None),
         Some(row) => {
-            let payload = payloads(conn, &[row.seq])?.pop().flatten();
-            Ok(Some(StoredRecord {
-                person_id: row.person_id.clone(),
-                view: record_view(row, payload),
-            }))
+            let person_id = row.person_id.clone();
+            let mut views = record_views(conn, vec![row])?;
+            Ok(views.pop().map(|view| StoredRecord { person_id, view }))
         }
     }
 }
@@ -122,14 +129,7 @@ pub fn records_of(
     } else {
         None
     };
-    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-    let payloads = payloads(conn, &seqs)?;
-    let views = rows
-        .into_iter()
-        .zip(payloads)
-        .map(|(row, payload)| record_view(row, payload))
-        .collect();
-    Ok((views, next))
+    Ok((record_views(conn, rows)?, next))
 }
 
 /// Payloads for the given seqs, in the same order; None where one has been purged.
@@ -149,22 +149,316 @@ fn payloads(conn: &mut DbConnection, seqs: &[i64]) -> StorageResult<Vec<Option<V
         .collect())
 }
 
-/// The record as stored at submission (the response) with its content from the payload.
-fn record_view(row: RecordRow, payload: Option<Value>) -> Value {
+/// Records as readers see them: the answer given at submission, the content as sent, and what
+/// happened since (decisions, returns, corrections and disputes), all from projections.
+fn record_views(conn: &mut DbConnection, rows: Vec<RecordRow>) -> StorageResult<Vec<Value>> {
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let contents = payloads(conn, &seqs)?;
+    let own_requests: Vec<RequestRow> = requests::table
+        .filter(requests::record_id.eq_any(&ids))
+        .select(RequestRow::as_select())
+        .load(conn)?;
+    let about: Vec<RequestRow> = requests::table
+        .filter(requests::refers_to.eq_any(&ids))
+        .order(requests::record_id.asc())
+        .select(RequestRow::as_select())
+        .load(conn)?;
+    let about_seqs: Vec<(String, i64)> = records::table
+        .filter(records::id.eq_any(about.iter().map(|r| r.record_id.clone())))
+        .select((records::id, records::seq))
+        .load(conn)?;
+    let about_payloads = payloads(
+        conn,
+        &about_seqs.iter().map(|(_, seq)| *seq).collect::<Vec<_>>(),
+    )?;
+    let about_content: HashMap<&str, Value> = about_seqs
+        .iter()
+        .zip(about_payloads)
+        .map(|((id, _), payload)| (id.as_str(), payload.unwrap_or(Value::Null)))
+        .collect();
+    let mut views = Vec::with_capacity(rows.len());
+    for (row, payload) in rows.into_iter().zip(contents) {
+        let own = own_requests.iter().find(|r| r.record_id == row.id);
+        let related: Vec<&RequestRow> = about
+            .iter()
+            .filter(|r| r.refers_to.as_deref() == Some(&row.id))
+            .collect();
+        views.push(record_view(row, payload, own, &related, &about_content));
+    }
+    Ok(views)
+}
+
+fn record_view(
+    row: RecordRow,
+    payload: Option<Value>,
+    own: Option<&RequestRow>,
+    related: &[&RequestRow],
+    related_content: &HashMap<&str, Value>,
+) -> Value {
     let mut view: Map<String, Value> = serde_json::from_str(&row.response).unwrap_or_default();
-    view.insert("person_id".into(), Value::String(row.person_id));
-    view.insert("kind".into(), Value::String(row.kind));
+    view.insert("person_id".into(), Value::String(row.person_id.clone()));
+    view.insert("kind".into(), Value::String(row.kind.clone()));
     let content = payload.unwrap_or(Value::Null);
+    // The content as sent; after a purge only the fields' names remain, as nulls.
     for field in ["captured_at", "position", "device_id", "note"] {
         view.insert(
             field.into(),
             content.get(field).cloned().unwrap_or(Value::Null),
         );
     }
+    if let Some(object) = content.as_object() {
+        for (key, value) in object {
+            match key.as_str() {
+                "id" | "kind" => {}
+                // A duty entry names the cadre on duty; the record's person is who entered it.
+                "person_id" => {
+                    view.insert("duty_person_id".into(), value.clone());
+                }
+                _ => {
+                    view.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    if let Some(request) = own {
+        view.insert("status".into(), json!(request.status));
+        view.insert("decision".into(), request.decision_view());
+        if request.kind == "leave_request" {
+            view.insert("returned_on".into(), json!(request.returned_on));
+        }
+    }
+    let listed = |kind: &str| -> Vec<Value> {
+        related
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| {
+                let content = related_content.get(r.record_id.as_str());
+                let field = |name: &str| {
+                    content
+                        .and_then(|c| c.get(name))
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                };
+                let mut item = json!({
+                    "id": r.record_id,
+                    "status": r.status,
+                    "reason": field("reason"),
+                    "decision": r.decision_view(),
+                });
+                if kind == "correction" {
+                    item["corrected"] = field("corrected");
+                }
+                item
+            })
+            .collect()
+    };
+    view.insert("amended_by".into(), Value::Array(listed("correction")));
+    view.insert("disputed_by".into(), Value::Array(listed("dispute")));
+    let effective_correction = related
+        .iter()
+        .filter(|r| r.kind == "correction" && r.status == "approved")
+        .max_by_key(|r| r.decision_seq);
+    let mut effective = json!({
+        "captured_at": view.get("captured_at").cloned().unwrap_or(Value::Null),
+        "position": view.get("position").cloned().unwrap_or(Value::Null),
+        "verdict": view.get("verdict").cloned().unwrap_or(Value::Null),
+        "correction_id": null,
+    });
+    if let Some(correction) = effective_correction {
+        let corrected = related_content
+            .get(correction.record_id.as_str())
+            .and_then(|c| c.get("corrected"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        effective["correction_id"] = json!(correction.record_id);
+        if let Some(at) = corrected.get("captured_at") {
+            effective["captured_at"] = at.clone();
+        }
+        if let Some(position) = corrected.get("position") {
+            effective["position"] = position.clone();
+            effective["verdict"]["geo"] = json!(correction.corrected_geo);
+        }
+    }
+    view.insert("effective".into(), effective);
     Value::Object(view)
+}
+
+/// Pairings of a person, oldest first.
+pub fn pairings_of(conn: &mut DbConnection, person_id: &str) -> StorageResult<Vec<Value>> {
+    let rows: Vec<PairingRow> = pairings::table
+        .filter(pairings::person_id.eq(person_id))
+        .order(pairings::seq.asc())
+        .select(PairingRow::as_select())
+        .load(conn)?;
+    Ok(rows.iter().map(PairingRow::to_view).collect())
+}
+
+/// Everyone who uploaded the photo with this hash, first uploader first.
+pub fn attachment_uploads(
+    conn: &mut DbConnection,
+    sha256: &str,
+) -> StorageResult<Vec<AttachmentRow>> {
+    Ok(attachments::table
+        .filter(attachments::sha256.eq(sha256))
+        .order(attachments::uploaded_at.asc())
+        .select(AttachmentRow::as_select())
+        .load(conn)?)
+}
+
+/// Notes an upload (the file is already stored); false when the photo was known before.
+pub fn note_attachment(conn: &mut DbConnection, row: &AttachmentRow) -> StorageResult<bool> {
+    let known = attachment_uploads(conn, &row.sha256)?;
+    if known.iter().any(|k| k.uploaded_by == row.uploaded_by) {
+        return Ok(false);
+    }
+    let inserted = diesel::insert_into(attachments::table)
+        .values(row)
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(known.is_empty()),
+        // The same person sending the same photo twice at once: the other request noted it.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// One person's presence, day by day, from the records they sent and the decisions on them.
+pub fn presence(
+    conn: &mut DbConnection,
+    person_id: &str,
+    from: Date,
+    to: Date,
+) -> StorageResult<Vec<PresenceDay>> {
+    let assigned: Vec<ValidPeriod> = assignments::table
+        .filter(assignments::person_id.eq(person_id))
+        .select((assignments::valid_from, assignments::valid_to))
+        .load::<(String, Option<String>)>(conn)?
+        .into_iter()
+        .filter_map(|(from, to)| {
+            let from = parse_date(&from).ok()?;
+            let to = to.map(|t| parse_date(&t)).transpose().ok()?;
+            ValidPeriod::new(from, to).ok()
+        })
+        .collect();
+    let start = unix_micros(from.midnight().assume_offset(COUNTY_OFFSET));
+    let end = unix_micros(
+        to.next_day()
+            .unwrap_or(to)
+            .midnight()
+            .assume_offset(COUNTY_OFFSET),
+    );
+    let decided: Vec<RequestRow> = requests::table
+        .filter(requests::person_id.eq(person_id))
+        .filter(requests::status.eq("approved"))
+        .order(requests::decision_seq.asc())
+        .select(RequestRow::as_select())
+        .load(conn)?;
+    // The latest approved correction of each record replaces its time and place.
+    let mut corrections: HashMap<String, &RequestRow> = HashMap::new();
+    for request in decided.iter().filter(|r| r.kind == "correction") {
+        if let Some(target) = &request.refers_to {
+            corrections.insert(target.clone(), request);
+        }
+    }
+    let mut rows: Vec<(String, i64, String)> = records::table
+        .filter(records::person_id.eq(person_id))
+        .filter(records::captured_at.ge(start))
+        .filter(records::captured_at.lt(end))
+        .filter(records::geo.ne("none"))
+        .select((records::id, records::captured_at, records::geo))
+        .load(conn)?;
+    let missing: Vec<String> = corrections
+        .keys()
+        .filter(|id| !rows.iter().any(|(r, _, _)| r == *id))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        rows.extend(
+            records::table
+                .filter(records::id.eq_any(&missing))
+                .filter(records::geo.ne("none"))
+                .select((records::id, records::captured_at, records::geo))
+                .load::<(String, i64, String)>(conn)?,
+        );
+    }
+    let evidence = rows
+        .into_iter()
+        .filter_map(|(id, captured_at, geo)| {
+            let (at, geo) = match corrections.get(&id) {
+                Some(c) => (
+                    c.corrected_at.unwrap_or(captured_at),
+                    c.corrected_geo.clone().unwrap_or(geo),
+                ),
+                None => (captured_at, geo),
+            };
+            if !(start..end).contains(&at) {
+                return None;
+            }
+            Some(Evidence {
+                day: county_date(from_unix_micros(at)),
+                places_in_village: places_in_village(GeoVerdict::parse(&geo)),
+            })
+        })
+        .collect();
+    let span = |r: &RequestRow| -> Option<(Date, Date)> {
+        Some((
+            parse_date(r.date_from.as_deref()?).ok()?,
+            parse_date(r.date_to.as_deref()?).ok()?,
+        ))
+    };
+    let leaves = decided
+        .iter()
+        .filter(|r| r.kind == "leave_request")
+        .filter_map(|r| {
+            let (from, to) = span(r)?;
+            let returned_on = r.returned_on.as_deref().and_then(|d| parse_date(d).ok());
+            Some(ApprovedLeave {
+                from,
+                to,
+                returned_on,
+            })
+        })
+        .collect();
+    let trips = decided
+        .iter()
+        .filter(|r| r.kind == "official_trip")
+        .filter_map(|r| {
+            let (from, to) = span(r)?;
+            Some(ApprovedTrip { from, to })
+        })
+        .collect();
+    let duties = duties::table
+        .filter(duties::person_id.eq(person_id))
+        .filter(duties::day.ge(format_date(from)))
+        .filter(duties::day.le(format_date(to)))
+        .order(duties::seq.asc())
+        .select((duties::day, duties::record_id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .filter_map(|(day, id)| {
+            Some(Duty {
+                day: parse_date(&day).ok()?,
+                id,
+            })
+        })
+        .collect();
+    Ok(fieldtrail_domain::presence::presence(&PresenceInput {
+        from,
+        to,
+        assigned,
+        evidence,
+        leaves,
+        trips,
+        duties,
+    }))
 }
 
 /// How many entries the ledger holds.
 pub fn ledger_size(conn: &mut DbConnection) -> StorageResult<i64> {
     crate::writer::current_size(conn)
 }
+pub use crate::field::policy_view;

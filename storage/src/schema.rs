@@ -87,6 +87,7 @@ diesel::table! {
         geo -> Text,
         roster -> Text,
         response -> Text,
+        refers_to -> Nullable<Text>,
     }
 }
 
@@ -119,3 +120,84 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(ledger, merkle_nodes);
+
+diesel::table! {
+    fixes (record_id) {
+        record_id -> Text,
+        person_id -> Text,
+        captured_at -> BigInt,
+        lon -> Double,
+        lat -> Double,
+        sent_lon -> Double,
+        sent_lat -> Double,
+        accuracy_m -> Double,
+    }
+}
+
+diesel::table! {
+    device_bindings (seq) {
+        seq -> BigInt,
+        person_id -> Text,
+        device_id -> Text,
+    }
+}
+
+diesel::table! {
+    policies (seq) {
+        seq -> BigInt,
+        unit_code -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    pairings (id) {
+        id -> Text,
+        person_id -> Text,
+        household_id -> Text,
+        valid_from -> Text,
+        valid_to -> Nullable<Text>,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    requests (record_id) {
+        record_id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        refers_to -> Nullable<Text>,
+        date_from -> Nullable<Text>,
+        date_to -> Nullable<Text>,
+        corrected_at -> Nullable<BigInt>,
+        corrected_geo -> Nullable<Text>,
+        status -> Text,
+        decision_seq -> Nullable<BigInt>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        decision_note -> Nullable<Text>,
+        returned_on -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    duties (record_id) {
+        record_id -> Text,
+        person_id -> Text,
+        unit_code -> Text,
+        day -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    attachments (sha256, uploaded_by) {
+        sha256 -> Text,
+        uploaded_by -> Text,
+        size -> BigInt,
+        media_type -> Text,
+        uploaded_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(records, requests, fixes, pairings);

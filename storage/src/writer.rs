@@ -9,23 +9,22 @@
 
 use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
+use crate::field::{self, PolicyCache};
+pub use crate::field::{BatchItem, Decision, NewPairing, RecordOutcome, Submitter};
 use crate::merkle::{self as tree_store, StoredCheckpoint};
 use crate::models::*;
 use crate::schema::*;
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::{
-    format_utc_micros, leaf_hash, payload_hash, to_canonical_bytes, unix_micros, EntryHeader,
+    leaf_hash, payload_hash, to_canonical_bytes, unix_micros, EntryHeader,
 };
 use fieldtrail_domain::geo::{Boundary, Position, ToleranceMeters, UnitIndex};
 use fieldtrail_domain::merkle::CompactRange;
 use fieldtrail_domain::note::{Checkpoint, NoteSigner};
 use fieldtrail_domain::person::{DisplayName, PersonId, Phone, Role, Username};
-use fieldtrail_domain::record::{
-    judge_fix, AssignedVillage, RecordSubmission, DEFAULT_ACCURACY_LIMIT_M,
-};
-use fieldtrail_domain::roster::{
-    county_date, format_date, parse_date, AssignmentRole, ValidPeriod,
-};
+use fieldtrail_domain::policy::PolicyOverrides;
+use fieldtrail_domain::record::{DeviceId, RecordSubmission};
+use fieldtrail_domain::roster::{format_date, AssignmentRole, ValidPeriod};
 use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitName, UnitPath};
 use fieldtrail_domain::FieldProblem;
 use serde_json::{json, Value};
@@ -93,13 +92,6 @@ pub struct NewHousehold {
     pub location: Position,
 }
 
-/// The answer to a record submission: the stored response, and whether this call created it.
-#[derive(Debug, Clone)]
-pub struct RecordOutcome {
-    pub created: bool,
-    pub response: Value,
-}
-
 enum Outcome {
     Checkpoint(StoredCheckpoint),
     Units(Vec<ImportedUnit>),
@@ -107,6 +99,8 @@ enum Outcome {
     Assignment(AssignmentView),
     Household(HouseholdView),
     Record(RecordOutcome),
+    Batch(Vec<(usize, StorageResult<RecordOutcome>)>),
+    Json(Value),
 }
 
 enum Request {
@@ -116,7 +110,12 @@ enum Request {
     CreateFirstAdmin(NewPerson),
     CreateAssignment(Actor, NewAssignment),
     CreateHousehold(Actor, NewHousehold),
-    AppendRecord(PersonId, RecordSubmission),
+    AppendRecord(Submitter, RecordSubmission),
+    AppendBatch(Submitter, Vec<BatchItem>),
+    Decide(Actor, Decision),
+    SetPolicy(Actor, UnitCode, PolicyOverrides),
+    BindDevice(Actor, PersonId, DeviceId),
+    CreatePairing(Actor, NewPairing),
 }
 
 struct Command {
@@ -195,10 +194,12 @@ impl Writer {
         let tree = catch_up_tree(&mut conn)?;
         let geo = Arc::new(RwLock::new(GeoState::load(&mut conn)?));
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let policies = field::load_policies(&mut conn)?;
         let state = WriterState {
             conn,
             tree,
             geo: Arc::clone(&geo),
+            policies,
             log,
         };
         std::thread::Builder::new()
@@ -295,17 +296,65 @@ impl Writer {
         }
     }
 
-    /// Judges and stores a record of `person`, or returns the stored answer for a resent one.
+    /// Judges and stores a record, or returns the stored answer for a resent one.
     pub async fn append_record(
         &self,
-        person: PersonId,
+        submitter: Submitter,
         submission: RecordSubmission,
     ) -> StorageResult<RecordOutcome> {
         match self
-            .submit(Request::AppendRecord(person, submission))
+            .submit(Request::AppendRecord(submitter, submission))
             .await?
         {
             Outcome::Record(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Appends a batch; each item's result is paired with its index in the request.
+    pub async fn append_batch(
+        &self,
+        submitter: Submitter,
+        items: Vec<BatchItem>,
+    ) -> StorageResult<Vec<(usize, StorageResult<RecordOutcome>)>> {
+        match self.submit(Request::AppendBatch(submitter, items)).await? {
+            Outcome::Batch(results) => Ok(results),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn decide(&self, actor: Actor, decision: Decision) -> StorageResult<Value> {
+        self.submit_json(Request::Decide(actor, decision)).await
+    }
+
+    pub async fn set_policy(
+        &self,
+        actor: Actor,
+        unit: UnitCode,
+        overrides: PolicyOverrides,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::SetPolicy(actor, unit, overrides))
+            .await
+    }
+
+    pub async fn bind_device(
+        &self,
+        actor: Actor,
+        person: PersonId,
+        device: DeviceId,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::BindDevice(actor, person, device))
+            .await
+    }
+
+    pub async fn create_pairing(&self, actor: Actor, pairing: NewPairing) -> StorageResult<Value> {
+        self.submit_json(Request::CreatePairing(actor, pairing))
+            .await
+    }
+
+    async fn submit_json(&self, request: Request) -> StorageResult<Value> {
+        match self.submit(request).await? {
+            Outcome::Json(value) => Ok(value),
             _ => Err(unexpected()),
         }
     }
@@ -374,6 +423,7 @@ struct WriterState {
     /// The frontier of the committed tree; its end is the number of committed entries.
     tree: CompactRange,
     geo: Arc<RwLock<GeoState>>,
+    policies: PolicyCache,
     log: LogSigner,
 }
 
@@ -402,13 +452,15 @@ impl WriterState {
         let conn = &mut self.conn;
         let tree = &mut self.tree;
         let geo = &self.geo;
+        let policies = &mut self.policies;
         let log = &self.log;
         let committed = conn.transaction::<_, diesel::result::Error, _>(|tx| {
             let mut answers = Vec::with_capacity(requests.len());
             for request in requests {
                 let before = tree.clone();
-                let result =
-                    tx.transaction::<_, StorageError, _>(|sp| apply(sp, tree, geo, log, request));
+                let result = tx.transaction::<_, StorageError, _>(|sp| {
+                    apply(sp, tree, geo, policies, log, request)
+                });
                 if result.is_err() {
                     // The savepoint is gone; so must be the leaves it added to the frontier.
                     *tree = before;
@@ -437,8 +489,12 @@ impl WriterState {
         }
     }
 
-    /// Shapes added by a group that then failed to commit must not linger in memory.
+    /// Shapes and policies added by a group that then failed to commit must not linger in memory.
     fn reload_geo(&mut self) {
+        match field::load_policies(&mut self.conn) {
+            Ok(policies) => self.policies = policies,
+            Err(err) => tracing::error!(error = %err, "reloading policies failed"),
+        }
         match GeoState::load(&mut self.conn) {
             Ok(state) => {
                 if let Ok(mut shared) = self.geo.write() {
@@ -454,6 +510,7 @@ fn apply(
     conn: &mut DbConnection,
     tree: &mut CompactRange,
     geo: &RwLock<GeoState>,
+    policies: &mut PolicyCache,
     log: &LogSigner,
     request: Request,
 ) -> StorageResult<Outcome> {
@@ -481,36 +538,59 @@ fn apply(
         Request::CreateHousehold(actor, household) => {
             create_household(&mut ledger, &actor, household).map(Outcome::Household)
         }
-        Request::AppendRecord(person, submission) => {
-            append_record(&mut ledger, geo, person, submission).map(Outcome::Record)
+        Request::AppendRecord(submitter, submission) => {
+            field::append_record(&mut ledger, geo, policies, &submitter, submission, "")
+                .map(Outcome::Record)
+        }
+        Request::AppendBatch(submitter, items) => Ok(Outcome::Batch(field::append_batch(
+            ledger.conn,
+            ledger.tree,
+            now,
+            geo,
+            policies,
+            &submitter,
+            items,
+        ))),
+        Request::Decide(actor, decision) => {
+            field::decide(&mut ledger, &actor, decision).map(Outcome::Json)
+        }
+        Request::SetPolicy(actor, unit, overrides) => {
+            field::set_policy(&mut ledger, policies, &actor, &unit, overrides).map(Outcome::Json)
+        }
+        Request::BindDevice(actor, person, device) => {
+            field::bind_device(&mut ledger, &actor, person, device.as_str()).map(Outcome::Json)
+        }
+        Request::CreatePairing(actor, pairing) => {
+            field::create_pairing(&mut ledger, policies, &actor, pairing).map(Outcome::Json)
         }
     }
 }
 
 /// Writes ledger entries for one request, numbering them from the request's first free seq.
-struct LedgerAppender<'a> {
-    conn: &'a mut DbConnection,
-    tree: &'a mut CompactRange,
-    now: OffsetDateTime,
+pub(crate) struct LedgerAppender<'a> {
+    pub(crate) conn: &'a mut DbConnection,
+    pub(crate) tree: &'a mut CompactRange,
+    pub(crate) now: OffsetDateTime,
 }
 
-struct Appended {
-    seq: i64,
-    leaf_hash: [u8; 32],
-    payload_hash: [u8; 32],
+pub(crate) struct Appended {
+    pub(crate) seq: i64,
+    pub(crate) entry_id: String,
+    pub(crate) leaf_hash: [u8; 32],
+    pub(crate) payload_hash: [u8; 32],
 }
 
-struct EntryDraft<'a> {
-    kind: &'a str,
-    actor: Option<String>,
-    unit: Option<String>,
-    captured_at: OffsetDateTime,
-    verdicts: Option<Value>,
-    payload: &'a [u8],
+pub(crate) struct EntryDraft<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) actor: Option<String>,
+    pub(crate) unit: Option<String>,
+    pub(crate) captured_at: OffsetDateTime,
+    pub(crate) verdicts: Option<Value>,
+    pub(crate) payload: &'a [u8],
 }
 
 impl LedgerAppender<'_> {
-    fn append(&mut self, draft: EntryDraft<'_>) -> StorageResult<Appended> {
+    pub(crate) fn append(&mut self, draft: EntryDraft<'_>) -> StorageResult<Appended> {
         let seq = i64::try_from(self.tree.end()).unwrap_or(i64::MAX) + 1;
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt)
@@ -555,13 +635,14 @@ impl LedgerAppender<'_> {
         tree_store::insert_nodes(self.conn, &nodes)?;
         Ok(Appended {
             seq,
+            entry_id: entry_id.to_string(),
             leaf_hash: leaf,
             payload_hash,
         })
     }
 
     /// An admin change: captured and received at the same instant, no verdicts.
-    fn append_admin(
+    pub(crate) fn append_admin(
         &mut self,
         kind: &str,
         actor: &Actor,
@@ -607,7 +688,7 @@ fn checkpoint(ledger: &mut LedgerAppender<'_>, log: &LogSigner) -> StorageResult
     Ok(checkpoint)
 }
 
-fn find_unit(conn: &mut DbConnection, code: &str) -> StorageResult<Option<UnitRow>> {
+pub(crate) fn find_unit(conn: &mut DbConnection, code: &str) -> StorageResult<Option<UnitRow>> {
     Ok(units::table
         .find(code)
         .select(UnitRow::as_select())
@@ -794,7 +875,7 @@ fn resolve_parent(
 }
 
 /// The unit a change targets, which must exist and lie within the actor's scope.
-fn unit_in_scope(
+pub(crate) fn unit_in_scope(
     conn: &mut DbConnection,
     actor: &Actor,
     code: &UnitCode,
@@ -862,7 +943,7 @@ fn create_person(
 }
 
 /// A person who must exist and lie within the actor's scope.
-fn person_in_scope(
+pub(crate) fn person_in_scope(
     conn: &mut DbConnection,
     actor: &Actor,
     id: PersonId,
@@ -963,129 +1044,4 @@ fn create_household(
         .values(&row)
         .execute(ledger.conn)?;
     Ok(row.into())
-}
-
-fn append_record(
-    ledger: &mut LedgerAppender<'_>,
-    geo: &RwLock<GeoState>,
-    person: PersonId,
-    submission: RecordSubmission,
-) -> StorageResult<RecordOutcome> {
-    let payload = to_canonical_bytes(&submission.payload_value());
-    let record_id = submission.id.to_string();
-    let stored: Option<(String, i64, Vec<u8>, String)> = records::table
-        .find(&record_id)
-        .select((
-            records::person_id,
-            records::seq,
-            records::content_hash,
-            records::response,
-        ))
-        .first(ledger.conn)
-        .optional()?;
-    if let Some((owner, seq, stored_hash, response)) = stored {
-        // The stored hash is the entry's salted payload hash, so it reveals nothing once the
-        // payload and its salt are purged; a resend is then no longer recognisable as the same.
-        let salt: Option<Vec<u8>> = ledger_payloads::table
-            .find(seq)
-            .select(ledger_payloads::salt)
-            .first(ledger.conn)
-            .optional()?;
-        let same_content =
-            salt.is_some_and(|salt| payload_hash(&salt, &payload).as_slice() == stored_hash);
-        if owner == person.to_string() && same_content {
-            let response = serde_json::from_str(&response)
-                .map_err(|err| StorageError::Corrupt(format!("stored response: {err}")))?;
-            return Ok(RecordOutcome {
-                created: false,
-                response,
-            });
-        }
-        return Err(StorageError::Conflict(format!(
-            "record {record_id} was already submitted with different content"
-        )));
-    }
-
-    let captured_at = submission.captured_at.at();
-    let day = county_date(captured_at);
-    let rows: Vec<(String, String, Option<String>)> = assignments::table
-        .filter(assignments::person_id.eq(person.to_string()))
-        .select((
-            assignments::unit_code,
-            assignments::valid_from,
-            assignments::valid_to,
-        ))
-        .load(ledger.conn)?;
-    let active: Vec<String> = rows
-        .into_iter()
-        .filter(|(_, from, to)| {
-            let from = parse_date(from);
-            let to = to.as_deref().map(parse_date).transpose();
-            match (from, to) {
-                (Ok(from), Ok(to)) => ValidPeriod::new(from, to).is_ok_and(|p| p.covers(day)),
-                _ => false,
-            }
-        })
-        .map(|(code, _, _)| code)
-        .collect();
-    let (verdict, flags) = {
-        let state = geo
-            .read()
-            .map_err(|_| StorageError::Unavailable("unit index lock poisoned".into()))?;
-        let villages: Vec<AssignedVillage<'_>> = active
-            .iter()
-            .map(|code| AssignedVillage {
-                code,
-                shape: state.index.shape(code),
-                tolerance: state.tolerance.get(code).copied().unwrap_or_default(),
-            })
-            .collect();
-        judge_fix(
-            &submission.fix,
-            &villages,
-            &state.index,
-            DEFAULT_ACCURACY_LIMIT_M,
-        )
-    };
-    let verdicts = json!({"verdict": verdict, "flags": flags});
-    let unit = verdict
-        .unit_code
-        .clone()
-        .or_else(|| verdict.actual_unit_code.clone());
-    let appended = ledger.append(EntryDraft {
-        kind: submission.kind.as_str(),
-        actor: Some(person.to_string()),
-        unit: unit.clone(),
-        captured_at,
-        verdicts: Some(verdicts),
-        payload: &payload,
-    })?;
-    let response = json!({
-        "id": record_id,
-        "seq": appended.seq,
-        "leaf_index": appended.seq - 1,
-        "leaf_hash": hex::encode(appended.leaf_hash),
-        "received_at": format_utc_micros(ledger.now),
-        "verdict": verdict,
-        "flags": flags,
-    });
-    diesel::insert_into(records::table)
-        .values(RecordRow {
-            id: record_id,
-            person_id: person.to_string(),
-            kind: submission.kind.as_str().to_owned(),
-            seq: appended.seq,
-            captured_at: unix_micros(captured_at),
-            content_hash: appended.payload_hash.to_vec(),
-            unit_code: verdict.unit_code.clone(),
-            actual_unit_code: verdict.actual_unit_code.clone(),
-            geo: verdict.geo.as_str().to_owned(),
-            roster: verdict.roster.as_str().to_owned(),
-            response: response.to_string(),
-        })
-        .execute(ledger.conn)?;
-    Ok(RecordOutcome {
-        created: true,
-        response,
-    })
 }

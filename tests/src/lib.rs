@@ -6,6 +6,7 @@
 //! may create databases, e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Without it they
 //! are skipped, unless `FIELDTRAIL_REQUIRE_PG=1`, which makes them fail instead.
 
+pub mod field;
 pub mod fixtures;
 
 use diesel::connection::SimpleConnection;
@@ -228,19 +229,10 @@ impl TestApp {
         Self::read_response(result.expect("HTTP request failed"))
     }
 
-    fn read_response(mut response: ureq::http::Response<ureq::Body>) -> Resp {
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()
+    fn read_response(response: ureq::http::Response<ureq::Body>) -> Resp {
+        let (status, content_type, bytes) = Self::read_raw(response);
+        let text = bytes
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Resp {
@@ -249,6 +241,24 @@ impl TestApp {
             body,
             text,
         }
+    }
+
+    fn read_raw(
+        mut response: ureq::http::Response<ureq::Body>,
+    ) -> (u16, String, Result<Vec<u8>, ureq::Error>) {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec();
+        (status, content_type, bytes)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -270,6 +280,46 @@ impl TestApp {
     pub fn post_raw(&self, path: &str, token: Option<&str>, bytes: &[u8]) -> Resp {
         self.try_post_raw(path, token, bytes)
             .unwrap_or_else(|err| panic!("HTTP request failed: {err}"))
+    }
+
+    pub fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        let mut request = self
+            .agent
+            .put(self.url(path))
+            .header("Content-Type", "application/json");
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Self::finish(request.send(body.to_string().as_bytes()))
+    }
+
+    /// A POST of raw bytes with the given Content-Type (e.g. a photo upload).
+    pub fn post_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Resp {
+        let mut request = self
+            .agent
+            .post(self.url(path))
+            .header("Content-Type", content_type);
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Self::finish(request.send(bytes))
+    }
+
+    /// A GET whose body is returned as raw bytes (for binary downloads), with status and type.
+    pub fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+        let mut request = self.agent.get(self.url(path));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let (status, content_type, bytes) =
+            Self::read_raw(request.call().expect("HTTP request failed"));
+        (status, content_type, bytes.expect("read body"))
     }
 
     /// A POST that may fail at the connection level (a server may answer 413 and close before

@@ -1,10 +1,13 @@
 //! One module per resource, one function per action.
 
 pub mod assignments;
+pub mod attachments;
 pub mod auth;
+pub mod decisions;
 pub mod health;
 pub mod households;
 pub mod ledger;
+pub mod pairings;
 pub mod people;
 pub mod records;
 pub mod units;

@@ -9,6 +9,7 @@ use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::{DisplayName, Password, PersonId, Phone, Role, Username};
 use fieldtrail_domain::record::RecordKind;
 use fieldtrail_domain::unit::{UnitCode, UnitPath};
+use fieldtrail_domain::FieldProblem;
 use fieldtrail_storage::models::{PersonRow, PersonView};
 use fieldtrail_storage::reads::RecordFilter;
 use fieldtrail_storage::writer::NewPerson;
@@ -197,4 +198,96 @@ pub async fn records(
         "items": items,
         "next_cursor": next.map(|seq| seq.to_string()),
     })))
+}
+
+/// The households a cadre is paired with.
+pub async fn pairings(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = visible_person(&state, &principal, &id).await?;
+    let items = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::pairings_of(conn, &row.id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Day-by-day presence over at most 366 county days.
+pub async fn presence(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: web::Query<PresenceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use fieldtrail_domain::presence::{totals, MAX_PRESENCE_DAYS};
+    use fieldtrail_domain::roster::{format_date, parse_date};
+    let query = query.into_inner();
+    let mut problems = Problems::new();
+    let mut day = |pointer: &str, raw: &Option<String>| match raw {
+        None => {
+            problems.push(pointer, "is required, as YYYY-MM-DD");
+            None
+        }
+        Some(raw) => problems.check(pointer, parse_date(raw)),
+    };
+    let from = day("/from", &query.from);
+    let to = day("/to", &query.to);
+    if let (Some(from), Some(to)) = (from, to) {
+        let days = (to - from).whole_days() + 1;
+        if days < 1 {
+            problems.push("/to", "must not be before from");
+        } else if days > MAX_PRESENCE_DAYS {
+            problems.push("/to", format!("at most {MAX_PRESENCE_DAYS} days at a time"));
+        }
+    }
+    problems.finish()?;
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(ApiError::Internal("parsed fields missing".into()));
+    };
+    let row = visible_person(&state, &principal, &id).await?;
+    let person_id = row.id.clone();
+    let days = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::presence(conn, &person_id, from, to)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "person_id": row.id,
+        "from": format_date(from),
+        "to": format_date(to),
+        "totals": totals(&days),
+        "days": days,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindDevice {
+    device_id: String,
+}
+
+/// A supervisor binds a cadre to a new phone; records from any other device are flagged.
+pub async fn bind_device(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<BindDevice>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_role(&[Role::Supervisor, Role::Admin])?;
+    let person = PersonId::parse(&id).map_err(|_| ApiError::NotFound(format!("no person {id}")))?;
+    let device = fieldtrail_domain::record::DeviceId::parse(&body.device_id)
+        .map_err(|err| ApiError::Invalid(vec![FieldProblem::new("/device_id", err)]))?;
+    let bound = state
+        .writer
+        .bind_device(principal.actor(), person, device)
+        .await?;
+    Ok(HttpResponse::Ok().json(bound))
 }

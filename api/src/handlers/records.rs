@@ -2,121 +2,173 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::handlers::people::may_see_person;
-use crate::handlers::{parse_position, read};
+use crate::handlers::read;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use fieldtrail_domain::error::Problems;
-use fieldtrail_domain::geo::AccuracyMeters;
+use fieldtrail_domain::canonical::parse_rfc3339;
 use fieldtrail_domain::person::{PersonId, Role};
-use fieldtrail_domain::record::{
-    CapturedAt, Crs, DeviceId, Fix, Note, RecordError, RecordKind, RecordSubmission,
-};
+use fieldtrail_domain::record::{RecordKind, RecordSubmission};
+use fieldtrail_domain::submission::{parse_record, record_id};
 use fieldtrail_domain::unit::UnitPath;
-use serde::Deserialize;
+use fieldtrail_storage::writer::{BatchItem, RecordOutcome, Submitter};
+use fieldtrail_storage::StorageResult;
+use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubmitRecord {
-    id: String,
-    kind: String,
-    captured_at: String,
-    position: PositionInput,
-    device_id: String,
-    #[serde(default)]
-    note: Option<String>,
-}
+/// Records one batch may carry; more is refused whole.
+pub const MAX_BATCH: usize = 500;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PositionInput {
-    lon: f64,
-    lat: f64,
-    accuracy_m: f64,
-    #[serde(default)]
-    crs: Option<String>,
-}
-
-fn parse_submission(body: SubmitRecord, now: OffsetDateTime) -> Result<RecordSubmission, ApiError> {
-    let mut problems = Problems::new();
-    let id = problems.check(
-        "/id",
-        Uuid::parse_str(&body.id).map_err(|_| RecordError::BadId),
-    );
-    let kind = problems.check("/kind", RecordKind::parse(&body.kind));
-    let captured_at = problems.check("/captured_at", CapturedAt::parse(&body.captured_at, now));
-    let position = parse_position(
-        &mut problems,
-        "/position",
-        body.position.lon,
-        body.position.lat,
-    );
-    let accuracy = problems.check(
-        "/position/accuracy_m",
-        AccuracyMeters::parse(body.position.accuracy_m),
-    );
-    let crs = problems.check(
-        "/position/crs",
-        Crs::parse(body.position.crs.as_deref().unwrap_or("wgs84")),
-    );
-    let device_id = problems.check("/device_id", DeviceId::parse(&body.device_id));
-    let note = match body.note.as_deref() {
-        None => Some(None),
-        Some(raw) => problems.check("/note", Note::parse(raw)).map(Some),
-    };
-    problems.finish()?;
-    match (
-        id,
-        kind,
-        captured_at,
-        position,
-        accuracy,
-        crs,
-        device_id,
-        note,
-    ) {
-        (
-            Some(id),
-            Some(kind),
-            Some(captured_at),
-            Some(position),
-            Some(accuracy),
-            Some(crs),
-            Some(device_id),
-            Some(note),
-        ) => Ok(RecordSubmission {
-            id,
-            kind,
-            captured_at,
-            fix: Fix {
-                position,
-                accuracy,
-                crs,
-            },
-            device_id,
-            note,
-        }),
-        _ => Err(ApiError::Internal("parsed fields missing".into())),
+/// Cadres send their own records; supervisors and admins keep the duty rota.
+fn may_submit(principal: &Principal, kind: RecordKind) -> Result<(), ApiError> {
+    if kind.is_staff_record() {
+        principal.require_role(&[Role::Supervisor, Role::Admin])
+    } else {
+        principal.require_role(&[Role::Cadre])
     }
 }
 
-/// A cadre submits one of their own records. Records outside the village or off the roster are
-/// stored with their verdicts, never refused; a resent record gets its original answer.
-pub async fn create(
-    state: web::Data<AppState>,
-    principal: Principal,
-    JsonBody(body): JsonBody<SubmitRecord>,
-) -> Result<HttpResponse, ApiError> {
-    principal.require_role(&[Role::Cadre])?;
-    let submission = parse_submission(body, OffsetDateTime::now_utc())?;
-    let outcome = state.writer.append_record(principal.id, submission).await?;
+fn submitter(principal: &Principal) -> Submitter {
+    Submitter {
+        person: principal.id,
+        scope: principal.scope.clone(),
+    }
+}
+
+fn answer(outcome: RecordOutcome) -> HttpResponse {
     let mut response = if outcome.created {
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
     };
-    Ok(response.json(outcome.response))
+    response.json(outcome.response)
+}
+
+/// One record. Records outside the village or off the roster are stored with their verdicts,
+/// never refused; a resent record gets its original answer.
+pub async fn create(
+    state: web::Data<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let submission =
+        parse_record(&body, "", OffsetDateTime::now_utc()).map_err(ApiError::Invalid)?;
+    may_submit(&principal, submission.kind)?;
+    let outcome = state
+        .writer
+        .append_record(submitter(&principal), submission)
+        .await?;
+    Ok(answer(outcome))
+}
+
+/// Offline sync: up to 500 records, each answered on its own, in request order.
+pub async fn batch(
+    state: web::Data<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::Invalid(vec![
+            fieldtrail_domain::FieldProblem::new(
+                "",
+                "a batch must be a JSON object {records: [...]}",
+            ),
+        ]));
+    };
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !matches!(k.as_str(), "records" | "sent_at"))
+    {
+        return Err(ApiError::Invalid(vec![
+            fieldtrail_domain::FieldProblem::new(format!("/{unknown}"), "unknown field"),
+        ]));
+    }
+    let Some(records) = object.get("records").and_then(Value::as_array) else {
+        return Err(ApiError::Invalid(vec![
+            fieldtrail_domain::FieldProblem::new("/records", "must be an array of records"),
+        ]));
+    };
+    if records.len() > MAX_BATCH {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a batch holds at most {MAX_BATCH} records; this one has {}",
+            records.len()
+        )));
+    }
+    let batch_sent_at = match object.get("sent_at") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_str()
+                .and_then(|raw| parse_rfc3339(raw).ok())
+                .ok_or_else(|| {
+                    ApiError::Invalid(vec![fieldtrail_domain::FieldProblem::new(
+                        "/sent_at",
+                        "must be an RFC 3339 timestamp with an offset",
+                    )])
+                })?,
+        ),
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut results: Vec<Option<Value>> = vec![None; records.len()];
+    let mut items = Vec::new();
+    for (index, value) in records.iter().enumerate() {
+        let pointer = format!("/records/{index}");
+        let parsed = parse_record(value, &pointer, now)
+            .map_err(ApiError::Invalid)
+            .and_then(|submission: RecordSubmission| {
+                may_submit(&principal, submission.kind)?;
+                Ok(submission)
+            });
+        match parsed {
+            Ok(mut submission) => {
+                if submission.sent_at.is_none() {
+                    submission.sent_at = batch_sent_at;
+                }
+                items.push(BatchItem {
+                    index,
+                    pointer,
+                    submission,
+                });
+            }
+            Err(err) => results[index] = Some(item_problem(record_id(value), &err)),
+        }
+    }
+    let mut ids: Vec<Option<Uuid>> = vec![None; records.len()];
+    for item in &items {
+        ids[item.index] = Some(item.submission.id);
+    }
+    let stored = state
+        .writer
+        .append_batch(submitter(&principal), items)
+        .await?;
+    for (index, result) in stored {
+        results[index] = Some(item_result(ids[index], result));
+    }
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|r| r.unwrap_or(Value::Null))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "results": results })))
+}
+
+fn item_problem(id: Option<Uuid>, err: &ApiError) -> Value {
+    use actix_web::ResponseError;
+    json!({
+        "id": id.map(|id| id.to_string()),
+        "status": err.status_code().as_u16(),
+        "problem": err.problem(),
+    })
+}
+
+fn item_result(id: Option<Uuid>, result: StorageResult<RecordOutcome>) -> Value {
+    match result {
+        Ok(outcome) => json!({
+            "id": id.map(|id| id.to_string()),
+            "status": if outcome.created { 201 } else { 200 },
+            "body": outcome.response,
+        }),
+        Err(err) => item_problem(id, &ApiError::from(err)),
+    }
 }
 
 pub async fn get(

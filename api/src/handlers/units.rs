@@ -188,3 +188,38 @@ pub async fn children(
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
+
+/// The effective policy of a unit and where each value comes from.
+pub async fn get_policy(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = visible(&state, &principal, code.into_inner()).await?;
+    let view = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::policy_view(conn, &row.code)
+    })
+    .await?
+    .ok_or_else(|| ApiError::NotFound("the unit is gone".into()))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Replaces a unit's own policy overrides (`{}` clears them); a versioned ledger entry.
+pub async fn put_policy(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_role(&[Role::Admin])?;
+    let code = code.into_inner();
+    let unit = UnitCode::parse(&code).map_err(|_| ApiError::NotFound(format!("no unit {code}")))?;
+    let overrides =
+        fieldtrail_domain::policy::PolicyOverrides::parse(&body).map_err(ApiError::Invalid)?;
+    let view = state
+        .writer
+        .set_policy(principal.actor(), unit, overrides)
+        .await?;
+    tracing::info!(person = %principal.id, unit = %code, "policy set");
+    Ok(HttpResponse::Ok().json(view))
+}

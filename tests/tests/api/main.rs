@@ -1,11 +1,19 @@
 //! All black-box tests compile into this one binary; each module is one area of the API.
 #![allow(clippy::unwrap_used)]
 
+mod attachments;
 mod auth;
+mod batch;
 mod checkin;
+mod crs;
+mod decisions;
+mod flags;
 mod health;
+mod kinds;
 mod ledger;
 mod openapi;
+mod pairings;
+mod policy;
 mod proofs;
 mod records;
 mod roster;

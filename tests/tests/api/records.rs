@@ -180,7 +180,8 @@ fn reading_one_record(backend: Backend) {
     assert_eq!(view["captured_at"], body["captured_at"]);
     assert_eq!(
         view["position"],
-        json!({"lon": 116.9195, "lat": 34.21, "accuracy_m": 200.0, "crs": "wgs84"})
+        json!({"lon": 116.9195, "lat": 34.21, "accuracy_m": 200.0, "crs": "wgs84", "mock": false,
+               "wgs84": {"lon": 116.9195, "lat": 34.21}})
     );
     assert_eq!(view["device_id"], "phone-7");
     assert_eq!(view["note"], "村委会");

@@ -326,8 +326,8 @@ fn kind_id_crs_and_device_are_checked(backend: Backend) {
         let resp = refused_json(&app, &token, &body, 422, pointer);
         assert_eq!(resp.pointers(), [pointer], "{}", resp.text);
     }
-    // GCJ-02 and BD-09 are not supported yet: refused, not silently taken as WGS-84.
-    for crs in ["gcj02", "bd09", "WGS84", ""] {
+    // Unknown systems are refused, not silently taken as WGS-84.
+    for crs in ["GCJ02", "gcj-02", "WGS84", ""] {
         let mut body = valid();
         body["position"]["crs"] = json!(crs);
         let resp = refused_json(&app, &token, &body, 422, "/position/crs");
@@ -343,7 +343,7 @@ fn several_problems_are_reported_at_once(backend: Backend) {
         "id": "nope",
         "kind": "teleport",
         "captured_at": rfc3339_in(30),
-        "position": {"lon": 181.0, "lat": -95.0, "accuracy_m": 0.0, "crs": "gcj02"},
+        "position": {"lon": 181.0, "lat": -95.0, "accuracy_m": 0.0, "crs": "mars"},
         "device_id": "",
         "note": "n".repeat(2001),
     });

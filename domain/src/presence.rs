@@ -1,0 +1,622 @@
+//! A cadre's presence day by day (docs/records.md, "Presence").
+//!
+//! Presence is derived from records already sent, never from extra check-ins (基层减负): any
+//! geotagged work record placed in an assigned village makes the day present. The caller has
+//! already applied approved corrections and turned records into [`Evidence`]; this module only
+//! decides each day's status, so the rule lives in one place and can be tested without storage.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::Date;
+
+use crate::roster::{format_date, ValidPeriod};
+
+/// Longest range one presence query may cover; callers refuse longer ones before calling
+/// [`presence`], which itself computes whatever range it is given.
+pub const MAX_PRESENCE_DAYS: i64 = 366;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayStatus {
+    Present,
+    Trip,
+    Leave,
+    Absent,
+    NotAssigned,
+}
+
+impl DayStatus {
+    /// Every status, in order of precedence.
+    pub const ALL: [DayStatus; 5] = [
+        DayStatus::Present,
+        DayStatus::Trip,
+        DayStatus::Leave,
+        DayStatus::Absent,
+        DayStatus::NotAssigned,
+    ];
+
+    /// The same spelling serde uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayStatus::Present => "present",
+            DayStatus::Trip => "trip",
+            DayStatus::Leave => "leave",
+            DayStatus::Absent => "absent",
+            DayStatus::NotAssigned => "not_assigned",
+        }
+    }
+}
+
+/// One record's evidence for presence, after approved corrections were applied by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evidence {
+    /// The county date of the record's effective captured_at.
+    pub day: Date,
+    /// the fix was judged inside or boundary of an assigned village
+    pub places_in_village: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovedLeave {
+    pub from: Date,
+    pub to: Date,
+    /// county date of the leave_return, if any: leave ends the day before
+    pub returned_on: Option<Date>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovedTrip {
+    pub from: Date,
+    pub to: Date,
+}
+
+/// A duty rota (值班) entry for the cadre.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duty {
+    pub day: Date,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceInput {
+    /// First day of the range, inclusive.
+    pub from: Date,
+    /// Last day of the range, inclusive.
+    pub to: Date,
+    pub assigned: Vec<ValidPeriod>,
+    pub evidence: Vec<Evidence>,
+    pub leaves: Vec<ApprovedLeave>,
+    pub trips: Vec<ApprovedTrip>,
+    pub duties: Vec<Duty>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PresenceDay {
+    /// YYYY-MM-DD
+    pub date: String,
+    pub status: DayStatus,
+    pub records: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duty_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duty_met: Option<bool>,
+}
+
+/// One line per day from `from` to `to` inclusive (none when `from > to`).
+///
+/// Runs in O(days + evidence + leaves + trips + periods + duties): everything is bucketed by day
+/// index and spans are marked with difference arrays, so a year against thousands of records
+/// stays well inside the 5 ms budget.
+///
+/// When two duties fall on one day, the first in `duties` is reported.
+pub fn presence(input: &PresenceInput) -> Vec<PresenceDay> {
+    let days = Days::new(input.from, input.to);
+    let n = days.len;
+    if n == 0 {
+        return Vec::new();
+    }
+
+    let mut records = vec![0u32; n];
+    let mut placed = vec![false; n];
+    for item in &input.evidence {
+        if let Some(i) = days.index(item.day) {
+            records[i] = records[i].saturating_add(1);
+            placed[i] |= item.places_in_village;
+        }
+    }
+
+    let mut trip = Spans::new(n);
+    for t in &input.trips {
+        trip.mark(days.span(t.from, Some(t.to)));
+    }
+    let trip = trip.covered();
+
+    let mut leave = Spans::new(n);
+    for l in &input.leaves {
+        // The day of return is a working day again: leave covers only the days before it.
+        let last = match l.returned_on {
+            Some(returned) => match returned.previous_day() {
+                Some(day_before) => day_before.min(l.to),
+                None => continue,
+            },
+            None => l.to,
+        };
+        leave.mark(days.span(l.from, Some(last)));
+    }
+    let leave = leave.covered();
+
+    let mut assigned = Spans::new(n);
+    for period in &input.assigned {
+        assigned.mark(days.span(period.from(), period.to()));
+    }
+    let assigned = assigned.covered();
+
+    let mut duty: Vec<Option<&str>> = vec![None; n];
+    for d in &input.duties {
+        if let Some(i) = days.index(d.day) {
+            duty[i].get_or_insert(d.id.as_str());
+        }
+    }
+
+    let mut out = Vec::with_capacity(n);
+    let mut date = Some(input.from);
+    for i in 0..n {
+        let Some(day) = date else { break };
+        let status = if placed[i] {
+            DayStatus::Present
+        } else if trip[i] {
+            DayStatus::Trip
+        } else if leave[i] {
+            DayStatus::Leave
+        } else if assigned[i] {
+            DayStatus::Absent
+        } else {
+            DayStatus::NotAssigned
+        };
+        out.push(PresenceDay {
+            date: format_date(day),
+            status,
+            records: records[i],
+            duty_id: duty[i].map(str::to_owned),
+            // A duty is kept in the village it was set for; a trip, though it counts as present
+            // for residency, is elsewhere, so it does not meet the duty.
+            duty_met: duty[i].map(|_| status == DayStatus::Present),
+        });
+        date = day.next_day();
+    }
+    out
+}
+
+/// Counts per status as a JSON object {present, trip, leave, absent, not_assigned} (all keys,
+/// zeros included, so a report never has to tell a missing key from zero).
+pub fn totals(days: &[PresenceDay]) -> Value {
+    let mut counts = [0u64; DayStatus::ALL.len()];
+    for day in days {
+        // The discriminant is the position in ALL: both follow declaration order.
+        counts[day.status as usize] += 1;
+    }
+    json!({
+        "present": counts[0],
+        "trip": counts[1],
+        "leave": counts[2],
+        "absent": counts[3],
+        "not_assigned": counts[4],
+    })
+}
+
+/// The queried range, mapping dates to indices.
+struct Days {
+    from: Date,
+    len: usize,
+}
+
+impl Days {
+    fn new(from: Date, to: Date) -> Self {
+        let len = if to < from {
+            0
+        } else {
+            usize::try_from((to - from).whole_days() + 1).unwrap_or(0)
+        };
+        Self { from, len }
+    }
+
+    fn index(&self, day: Date) -> Option<usize> {
+        if day < self.from {
+            return None;
+        }
+        usize::try_from((day - self.from).whole_days())
+            .ok()
+            .filter(|i| *i < self.len)
+    }
+
+    /// Inclusive indices of `start..=end` clipped to the range (`end` None: open-ended).
+    fn span(&self, start: Date, end: Option<Date>) -> Option<(usize, usize)> {
+        if self.len == 0 || end.is_some_and(|end| end < start || end < self.from) {
+            return None;
+        }
+        let first = if start <= self.from {
+            0
+        } else {
+            self.index(start)?
+        };
+        let last = match end.and_then(|end| self.index(end)) {
+            Some(last) => last,
+            // Past the range (or open-ended): known to be >= from by the check above.
+            None => self.len - 1,
+        };
+        (first <= last).then_some((first, last))
+    }
+}
+
+/// Difference array: marking a span is O(1), reading all days once is O(days).
+struct Spans(Vec<i64>);
+
+impl Spans {
+    fn new(len: usize) -> Self {
+        Self(vec![0; len + 1])
+    }
+
+    fn mark(&mut self, span: Option<(usize, usize)>) {
+        if let Some((first, last)) = span {
+            self.0[first] += 1;
+            self.0[last + 1] -= 1;
+        }
+    }
+
+    fn covered(self) -> Vec<bool> {
+        let mut depth = 0;
+        let len = self.0.len() - 1;
+        self.0[..len]
+            .iter()
+            .map(|delta| {
+                depth += delta;
+                depth > 0
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+    use time::Duration;
+
+    fn input(from: Date, to: Date) -> PresenceInput {
+        PresenceInput {
+            from,
+            to,
+            assigned: vec![ValidPeriod::new(date!(2026 - 01 - 01), None).unwrap()],
+            evidence: Vec::new(),
+            leaves: Vec::new(),
+            trips: Vec::new(),
+            duties: Vec::new(),
+        }
+    }
+
+    fn statuses(days: &[PresenceDay]) -> Vec<DayStatus> {
+        days.iter().map(|d| d.status).collect()
+    }
+
+    fn placed(day: Date) -> Evidence {
+        Evidence {
+            day,
+            places_in_village: true,
+        }
+    }
+
+    fn elsewhere(day: Date) -> Evidence {
+        Evidence {
+            day,
+            places_in_village: false,
+        }
+    }
+
+    use DayStatus::{Absent, Leave, NotAssigned, Present, Trip};
+
+    #[test]
+    fn one_line_per_day_inclusive_and_none_for_a_reversed_range() {
+        let days = presence(&input(date!(2026 - 02 - 27), date!(2026 - 03 - 02)));
+        let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
+        assert_eq!(
+            dates,
+            ["2026-02-27", "2026-02-28", "2026-03-01", "2026-03-02"]
+        );
+        assert_eq!(
+            presence(&input(date!(2026 - 03 - 02), date!(2026 - 03 - 02))).len(),
+            1
+        );
+        assert!(presence(&input(date!(2026 - 03 - 02), date!(2026 - 03 - 01))).is_empty());
+    }
+
+    #[test]
+    fn a_placed_record_makes_the_day_present_and_every_record_is_counted() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 03));
+        q.evidence = vec![
+            elsewhere(date!(2026 - 03 - 01)),
+            placed(date!(2026 - 03 - 01)),
+            elsewhere(date!(2026 - 03 - 01)),
+            elsewhere(date!(2026 - 03 - 02)),
+            // Outside the range: neither counted nor placed.
+            placed(date!(2026 - 02 - 28)),
+            placed(date!(2026 - 03 - 04)),
+        ];
+        let days = presence(&q);
+        assert_eq!(statuses(&days), [Present, Absent, Absent]);
+        let records: Vec<u32> = days.iter().map(|d| d.records).collect();
+        assert_eq!(records, [3, 1, 0]);
+    }
+
+    #[test]
+    fn an_approved_trip_is_its_own_status_but_present_beats_it() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 05));
+        q.trips = vec![ApprovedTrip {
+            from: date!(2026 - 03 - 02),
+            to: date!(2026 - 03 - 04),
+        }];
+        q.evidence = vec![placed(date!(2026 - 03 - 03))];
+        assert_eq!(
+            statuses(&presence(&q)),
+            [Absent, Trip, Present, Trip, Absent]
+        );
+    }
+
+    #[test]
+    fn a_trip_counts_even_outside_an_assignment() {
+        let mut q = input(date!(2025 - 12 - 30), date!(2026 - 01 - 01));
+        q.trips = vec![ApprovedTrip {
+            from: date!(2025 - 12 - 31),
+            to: date!(2025 - 12 - 31),
+        }];
+        assert_eq!(statuses(&presence(&q)), [NotAssigned, Trip, Absent]);
+    }
+
+    #[test]
+    fn trip_beats_leave_and_leave_beats_absence() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 04));
+        q.leaves = vec![ApprovedLeave {
+            from: date!(2026 - 03 - 01),
+            to: date!(2026 - 03 - 03),
+            returned_on: None,
+        }];
+        q.trips = vec![ApprovedTrip {
+            from: date!(2026 - 03 - 02),
+            to: date!(2026 - 03 - 02),
+        }];
+        assert_eq!(statuses(&presence(&q)), [Leave, Trip, Leave, Absent]);
+    }
+
+    #[test]
+    fn leave_does_not_override_a_day_present_in_the_village() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 02));
+        q.leaves = vec![ApprovedLeave {
+            from: date!(2026 - 03 - 01),
+            to: date!(2026 - 03 - 02),
+            returned_on: None,
+        }];
+        q.evidence = vec![
+            placed(date!(2026 - 03 - 02)),
+            elsewhere(date!(2026 - 03 - 01)),
+        ];
+        assert_eq!(statuses(&presence(&q)), [Leave, Present]);
+    }
+
+    #[test]
+    fn leave_ends_the_day_before_the_return() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 07));
+        q.leaves = vec![ApprovedLeave {
+            from: date!(2026 - 03 - 02),
+            to: date!(2026 - 03 - 06),
+            returned_on: Some(date!(2026 - 03 - 04)),
+        }];
+        assert_eq!(
+            statuses(&presence(&q)),
+            [Absent, Leave, Leave, Absent, Absent, Absent, Absent]
+        );
+    }
+
+    #[test]
+    fn a_return_on_the_first_day_or_after_the_end_changes_nothing_odd() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 04));
+        q.leaves = vec![
+            // Returned before it began: no leave days at all.
+            ApprovedLeave {
+                from: date!(2026 - 03 - 01),
+                to: date!(2026 - 03 - 02),
+                returned_on: Some(date!(2026 - 03 - 01)),
+            },
+            // Returned late: the approved end still bounds the leave.
+            ApprovedLeave {
+                from: date!(2026 - 03 - 03),
+                to: date!(2026 - 03 - 03),
+                returned_on: Some(date!(2026 - 03 - 10)),
+            },
+        ];
+        assert_eq!(statuses(&presence(&q)), [Absent, Absent, Leave, Absent]);
+    }
+
+    #[test]
+    fn days_outside_every_assignment_are_not_assigned() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 08));
+        q.assigned = vec![
+            ValidPeriod::new(date!(2026 - 03 - 02), Some(date!(2026 - 03 - 03))).unwrap(),
+            ValidPeriod::new(date!(2026 - 03 - 03), Some(date!(2026 - 03 - 04))).unwrap(),
+            ValidPeriod::new(date!(2026 - 03 - 07), None).unwrap(),
+        ];
+        q.leaves = vec![ApprovedLeave {
+            from: date!(2026 - 03 - 05),
+            to: date!(2026 - 03 - 05),
+            returned_on: None,
+        }];
+        assert_eq!(
+            statuses(&presence(&q)),
+            [
+                NotAssigned,
+                Absent,
+                Absent,
+                Absent,
+                Leave,
+                NotAssigned,
+                Absent,
+                Absent
+            ]
+        );
+    }
+
+    #[test]
+    fn periods_and_spans_reaching_past_the_range_are_clipped() {
+        let mut q = input(date!(2026 - 03 - 10), date!(2026 - 03 - 12));
+        q.assigned = vec![
+            ValidPeriod::new(date!(2026 - 03 - 01), Some(date!(2026 - 03 - 10))).unwrap(),
+            ValidPeriod::new(date!(2026 - 03 - 12), Some(date!(2026 - 04 - 30))).unwrap(),
+        ];
+        q.trips = vec![
+            ApprovedTrip {
+                from: date!(2026 - 01 - 01),
+                to: date!(2026 - 03 - 09),
+            },
+            ApprovedTrip {
+                from: date!(2026 - 03 - 13),
+                to: date!(2026 - 05 - 01),
+            },
+        ];
+        assert_eq!(statuses(&presence(&q)), [Absent, NotAssigned, Absent]);
+    }
+
+    #[test]
+    fn a_duty_is_met_only_by_presence() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 04));
+        q.evidence = vec![placed(date!(2026 - 03 - 01))];
+        q.trips = vec![ApprovedTrip {
+            from: date!(2026 - 03 - 02),
+            to: date!(2026 - 03 - 02),
+        }];
+        q.duties = vec![
+            Duty {
+                day: date!(2026 - 03 - 01),
+                id: "d1".into(),
+            },
+            Duty {
+                day: date!(2026 - 03 - 02),
+                id: "d2".into(),
+            },
+            Duty {
+                day: date!(2026 - 03 - 03),
+                id: "d3".into(),
+            },
+            Duty {
+                day: date!(2026 - 03 - 03),
+                id: "d3-second".into(),
+            },
+        ];
+        let days = presence(&q);
+        let duty: Vec<(Option<&str>, Option<bool>)> = days
+            .iter()
+            .map(|d| (d.duty_id.as_deref(), d.duty_met))
+            .collect();
+        assert_eq!(
+            duty,
+            [
+                (Some("d1"), Some(true)),
+                (Some("d2"), Some(false)),
+                (Some("d3"), Some(false)),
+                (None, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_day_serialises_without_duty_fields_when_there_is_no_duty() {
+        let mut q = input(date!(2026 - 03 - 01), date!(2026 - 03 - 02));
+        q.duties = vec![Duty {
+            day: date!(2026 - 03 - 02),
+            id: "d".into(),
+        }];
+        let days = presence(&q);
+        assert_eq!(
+            serde_json::to_value(&days).unwrap(),
+            json!([
+                {"date": "2026-03-01", "status": "absent", "records": 0},
+                {"date": "2026-03-02", "status": "absent", "records": 0,
+                 "duty_id": "d", "duty_met": false},
+            ])
+        );
+    }
+
+    #[test]
+    fn status_spelling_matches_serde() {
+        for status in DayStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
+    #[test]
+    fn totals_count_every_status_and_keep_zeros() {
+        let mut q = input(date!(2025 - 12 - 30), date!(2026 - 01 - 05));
+        q.evidence = vec![placed(date!(2026 - 01 - 01)), placed(date!(2026 - 01 - 02))];
+        q.trips = vec![ApprovedTrip {
+            from: date!(2026 - 01 - 03),
+            to: date!(2026 - 01 - 03),
+        }];
+        let days = presence(&q);
+        assert_eq!(
+            totals(&days),
+            json!({"present": 2, "trip": 1, "leave": 0, "absent": 2, "not_assigned": 2})
+        );
+        assert_eq!(
+            totals(&[]),
+            json!({"present": 0, "trip": 0, "leave": 0, "absent": 0, "not_assigned": 0})
+        );
+    }
+
+    #[test]
+    fn a_year_with_many_records_matches_the_plain_rule() {
+        let from = date!(2026 - 01 - 01);
+        let to = from + Duration::days(MAX_PRESENCE_DAYS - 1);
+        let mut q = input(from, to);
+        q.assigned = vec![
+            ValidPeriod::new(date!(2026 - 02 - 01), Some(date!(2026 - 09 - 30))).unwrap(),
+            ValidPeriod::new(date!(2026 - 11 - 01), None).unwrap(),
+        ];
+        q.evidence = (0..5_000)
+            .map(|i: i64| Evidence {
+                day: from + Duration::days((i * 7919) % 400 - 20),
+                places_in_village: i % 3 == 0,
+            })
+            .collect();
+        q.leaves = vec![ApprovedLeave {
+            from: date!(2026 - 04 - 01),
+            to: date!(2026 - 04 - 20),
+            returned_on: Some(date!(2026 - 04 - 10)),
+        }];
+        q.trips = vec![ApprovedTrip {
+            from: date!(2026 - 06 - 01),
+            to: date!(2026 - 06 - 15),
+        }];
+        let days = presence(&q);
+        assert_eq!(days.len(), 366);
+        let mut day = from;
+        for got in &days {
+            let today: Vec<&Evidence> = q.evidence.iter().filter(|e| e.day == day).collect();
+            let expected = if today.iter().any(|e| e.places_in_village) {
+                Present
+            } else if q.trips.iter().any(|t| t.from <= day && day <= t.to) {
+                Trip
+            } else if q
+                .leaves
+                .iter()
+                .any(|l| l.from <= day && day <= l.to && l.returned_on.is_none_or(|r| day < r))
+            {
+                Leave
+            } else if q.assigned.iter().any(|p| p.covers(day)) {
+                Absent
+            } else {
+                NotAssigned
+            };
+            assert_eq!(got.status, expected, "{day}");
+            assert_eq!(got.records as usize, today.len(), "{day}");
+            assert_eq!(got.date, format_date(day));
+            day = day.next_day().unwrap();
+        }
+    }
+}

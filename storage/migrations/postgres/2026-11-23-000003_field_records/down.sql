@@ -1,0 +1,10 @@
+DROP TABLE attachments;
+DROP TABLE duties;
+DROP TABLE requests;
+DROP TABLE pairings;
+DROP TABLE policies;
+DROP TABLE device_bindings;
+DROP TABLE fixes;
+DROP INDEX records_person_captured;
+DROP INDEX records_refers_to;
+ALTER TABLE records DROP COLUMN refers_to;
