@@ -492,14 +492,16 @@ fn flag_inputs_from_store(
                 accuracy_m: row.accuracy_m,
             })
         });
-        let same: i64 = fixes::table
+        // One match is enough; counting them all would grow with every replay.
+        let same: Option<String> = fixes::table
             .filter(fixes::person_id.eq(person))
             .filter(fixes::sent_lon.eq(fix.sent.lon()))
             .filter(fixes::sent_lat.eq(fix.sent.lat()))
             .filter(fixes::accuracy_m.eq(fix.accuracy.get()))
-            .count()
-            .get_result(conn)?;
-        repeated = same > 0;
+            .select(fixes::record_id)
+            .first(conn)
+            .optional()?;
+        repeated = same.is_some();
     }
     let bound: Option<String> = device_bindings::table
         .filter(device_bindings::person_id.eq(person))
