@@ -619,16 +619,17 @@ pub fn judge_fix(
     (verdict, flags)
 }
 
-/// The roster verdict of a record without a position: assigned to the first active village.
-pub fn roster_only(assigned: &[AssignedVillage<'_>]) -> Verdict {
+/// The roster verdict of a record without a position, from the codes of the villages the person
+/// is assigned to that day: assigned to the first of them.
+pub fn roster_only(villages: &[String]) -> Verdict {
     Verdict {
         geo: None,
-        roster: if assigned.is_empty() {
+        roster: if villages.is_empty() {
             RosterVerdict::NotAssigned
         } else {
             RosterVerdict::Assigned
         },
-        unit_code: assigned.first().map(|v| v.code.to_owned()),
+        unit_code: villages.first().cloned(),
         actual_unit_code: None,
         distance_to_boundary_m: None,
     }

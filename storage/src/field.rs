@@ -6,7 +6,9 @@
 use crate::error::{StorageError, StorageResult};
 use crate::models::*;
 use crate::schema::*;
-use crate::writer::{find_unit, person_in_scope, Actor, EntryDraft, GeoState, LedgerAppender};
+use crate::writer::{
+    find_unit, in_savepoint, person_in_scope, Actor, EntryDraft, GeoState, LedgerAppender,
+};
 use crate::DbConnection;
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::{
@@ -163,7 +165,8 @@ fn active_villages(conn: &mut DbConnection, person: &str, day: Date) -> StorageR
         .collect())
 }
 
-fn stored_period(from: &str, to: Option<&str>) -> Option<ValidPeriod> {
+/// A period as the projections store it (YYYY-MM-DD, open end as NULL); None if unreadable.
+pub(crate) fn stored_period(from: &str, to: Option<&str>) -> Option<ValidPeriod> {
     let from = parse_date(from).ok()?;
     let to = to.map(parse_date).transpose().ok()?;
     ValidPeriod::new(from, to).ok()
@@ -190,14 +193,6 @@ fn person_policy(
         None => person.unit_path.clone(),
     };
     Ok(resolve_path(cache, &path))
-}
-
-fn person_row(conn: &mut DbConnection, id: &str) -> StorageResult<Option<PersonRow>> {
-    Ok(people::table
-        .find(id)
-        .select(PersonRow::as_select())
-        .first(conn)
-        .optional()?)
 }
 
 /// What the stored context adds to a record beyond the geo verdict.
@@ -571,7 +566,7 @@ pub(crate) fn append_record(
         });
     }
     check_references(ledger.conn, submitter, &submission, pointer)?;
-    let person = person_row(ledger.conn, &me)?
+    let person = crate::reads::person(ledger.conn, &me)?
         .ok_or_else(|| StorageError::NotFound(format!("person {me}")))?;
     let captured_at = submission.captured_at.at();
     let day = county_date(captured_at);
@@ -594,17 +589,7 @@ pub(crate) fn append_record(
     let (verdict, mut flags) = match (submission.fix(), &context.duty_roster) {
         (_, Some(duty)) => (duty.clone(), Vec::new()),
         (Some(fix), None) => judge_in(&state, &policy, &villages, fix),
-        (None, None) => {
-            let assigned: Vec<AssignedVillage<'_>> = villages
-                .iter()
-                .map(|code| AssignedVillage {
-                    code,
-                    shape: None,
-                    tolerance: Default::default(),
-                })
-                .collect();
-            (roster_only(&assigned), Vec::new())
-        }
+        (None, None) => (roster_only(&villages), Vec::new()),
     };
     drop(state);
 
@@ -657,7 +642,7 @@ pub(crate) fn append_record(
     let appended = ledger.append(EntryDraft {
         kind: submission.kind.as_str(),
         actor: Some(me.clone()),
-        unit: unit.clone(),
+        unit,
         captured_at,
         verdicts: Some(header_verdicts),
         payload: &payload,
@@ -672,7 +657,6 @@ pub(crate) fn append_record(
         "verdict": verdict_value,
         "flags": flags,
     });
-    let refers_to = submission.refers_to().map(|id| id.to_string());
     diesel::insert_into(records::table)
         .values(RecordRow {
             id: record_id.clone(),
@@ -686,7 +670,7 @@ pub(crate) fn append_record(
             geo: verdict.geo.map_or("none", |g| g.as_str()).to_owned(),
             roster: verdict.roster.as_str().to_owned(),
             response: response.to_string(),
-            refers_to: refers_to.clone(),
+            refers_to: submission.refers_to().map(|id| id.to_string()),
         })
         .execute(ledger.conn)?;
     write_projections(
@@ -821,13 +805,8 @@ pub(crate) fn append_batch(
     items.sort_by_key(|item| item.submission.captured_at.at());
     let mut results = Vec::with_capacity(items.len());
     for item in items {
-        let before = tree.clone();
-        let result = conn.transaction::<_, StorageError, _>(|sp| {
-            let mut ledger = LedgerAppender {
-                conn: sp,
-                tree: &mut *tree,
-                now,
-            };
+        let result = in_savepoint(conn, tree, |conn, tree| {
+            let mut ledger = LedgerAppender { conn, tree, now };
             append_record(
                 &mut ledger,
                 geo,
@@ -837,9 +816,6 @@ pub(crate) fn append_batch(
                 &item.pointer,
             )
         });
-        if result.is_err() {
-            *tree = before;
-        }
         results.push((item.index, result));
     }
     results
@@ -861,15 +837,8 @@ pub(crate) fn decide(
         .first(ledger.conn)
         .optional()?
         .ok_or_else(not_found)?;
-    let owner = person_row(ledger.conn, &request.person_id)?.ok_or_else(not_found)?;
-    if !actor
-        .scope
-        .contains(&UnitPath::from_stored(owner.unit_path.clone()))
-    {
-        return Err(StorageError::OutOfScope(format!(
-            "the cadre of {record_id}"
-        )));
-    }
+    let owner = crate::reads::person(ledger.conn, &request.person_id)?.ok_or_else(not_found)?;
+    actor.require_reach(&owner.unit_path, || format!("the cadre of {record_id}"))?;
     if request.status != "pending" {
         return Err(StorageError::Conflict(format!(
             "{record_id} was already decided: {}",
@@ -894,26 +863,29 @@ pub(crate) fn decide(
         "note": decision.note,
     });
     let appended = ledger.append_admin(entry_kind, actor, unit.as_deref(), &payload)?;
-    let decided_by = actor.id.map(|id| id.to_string());
+    let decided = RequestRow {
+        status: decision.decision,
+        decision_seq: Some(appended.seq),
+        decided_by: actor.id.map(|id| id.to_string()),
+        decided_at: Some(unix_micros(ledger.now)),
+        decision_note: decision.note,
+        ..request
+    };
     diesel::update(requests::table.find(&record_id))
         .set((
-            requests::status.eq(&decision.decision),
-            requests::decision_seq.eq(appended.seq),
-            requests::decided_by.eq(&decided_by),
-            requests::decided_at.eq(unix_micros(ledger.now)),
-            requests::decision_note.eq(&decision.note),
+            requests::status.eq(&decided.status),
+            requests::decision_seq.eq(decided.decision_seq),
+            requests::decided_by.eq(&decided.decided_by),
+            requests::decided_at.eq(decided.decided_at),
+            requests::decision_note.eq(&decided.decision_note),
         ))
         .execute(ledger.conn)?;
-    Ok(json!({
-        "id": appended.entry_id,
-        "record_id": record_id,
-        "kind": entry_kind,
-        "decision": decision.decision,
-        "note": decision.note,
-        "decided_by": decided_by,
-        "decided_at": format_utc_micros(ledger.now),
-        "seq": appended.seq,
-    }))
+    // The answer is the decision as every later read of the request shows it, plus its ids.
+    let mut answer = decided.decision_view();
+    answer["id"] = json!(appended.entry_id);
+    answer["record_id"] = json!(record_id);
+    answer["kind"] = json!(entry_kind);
+    Ok(answer)
 }
 
 /// Replaces a unit's own policy overrides; a ledger entry, so every version is kept.
@@ -926,12 +898,7 @@ pub(crate) fn set_policy(
 ) -> StorageResult<Value> {
     let unit = find_unit(ledger.conn, code.as_str())?
         .ok_or_else(|| StorageError::NotFound(format!("no unit {code}")))?;
-    if !actor
-        .scope
-        .contains(&UnitPath::from_stored(unit.path.clone()))
-    {
-        return Err(StorageError::OutOfScope(format!("unit {code}")));
-    }
+    actor.require_reach(&unit.path, || format!("unit {code}"))?;
     let body = overrides.to_value();
     let payload = json!({"unit_code": unit.code, "policy": body});
     let appended = ledger.append_admin("policy.set", actor, Some(&unit.code), &payload)?;
@@ -954,18 +921,9 @@ pub(crate) fn bind_device(
     person: PersonId,
     device_id: &str,
 ) -> StorageResult<Value> {
-    let row = people::table
-        .find(person.to_string())
-        .select(PersonRow::as_select())
-        .first(ledger.conn)
-        .optional()?
+    let row = crate::reads::person(ledger.conn, &person.to_string())?
         .ok_or_else(|| StorageError::NotFound(format!("no person {person}")))?;
-    if !actor
-        .scope
-        .contains(&UnitPath::from_stored(row.unit_path.clone()))
-    {
-        return Err(StorageError::OutOfScope(format!("person {person}")));
-    }
+    actor.require_reach(&row.unit_path, || format!("person {person}"))?;
     let payload = json!({"person_id": row.id, "device_id": device_id});
     let appended = ledger.append_admin("device.bind", actor, row.unit_code.as_deref(), &payload)?;
     diesel::insert_into(device_bindings::table)
@@ -1006,11 +964,7 @@ pub(crate) fn create_pairing(
         .optional()?
         .ok_or_else(|| StorageError::invalid("/household_id", "unknown household"))?;
     let household_path = unit_path(ledger.conn, &household.unit_code)?.unwrap_or_default();
-    if !actor.scope.contains(&UnitPath::from_stored(household_path)) {
-        return Err(StorageError::OutOfScope(format!(
-            "household {household_id}"
-        )));
-    }
+    actor.require_reach(&household_path, || format!("household {household_id}"))?;
     let existing: Vec<PairingRow> = pairings::table
         .filter(pairings::person_id.eq(&person.id))
         .select(PairingRow::as_select())

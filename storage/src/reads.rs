@@ -338,11 +338,7 @@ pub fn presence(
         .select((assignments::valid_from, assignments::valid_to))
         .load::<(String, Option<String>)>(conn)?
         .into_iter()
-        .filter_map(|(from, to)| {
-            let from = parse_date(&from).ok()?;
-            let to = to.map(|t| parse_date(&t)).transpose().ok()?;
-            ValidPeriod::new(from, to).ok()
-        })
+        .filter_map(|(from, to)| crate::field::stored_period(&from, to.as_deref()))
         .collect();
     let start = unix_micros(from.midnight().assume_offset(COUNTY_OFFSET));
     let end = unix_micros(

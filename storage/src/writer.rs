@@ -54,6 +54,34 @@ impl Actor {
             scope: UnitPath::whole_tree(),
         }
     }
+
+    /// Refuses a change to something stored at `path` outside the actor's subtree.
+    pub(crate) fn require_reach(
+        &self,
+        path: &str,
+        what: impl FnOnce() -> String,
+    ) -> StorageResult<()> {
+        if self.scope.contains(&UnitPath::from_stored(path.to_owned())) {
+            Ok(())
+        } else {
+            Err(StorageError::OutOfScope(what()))
+        }
+    }
+}
+
+/// Runs `work` in a savepoint. When it fails the savepoint is rolled back, and so are the leaves
+/// it added to the in-memory frontier, which must always match what the database holds.
+pub(crate) fn in_savepoint<T>(
+    conn: &mut DbConnection,
+    tree: &mut CompactRange,
+    work: impl FnOnce(&mut DbConnection, &mut CompactRange) -> StorageResult<T>,
+) -> StorageResult<T> {
+    let before = tree.clone();
+    let result = conn.transaction::<_, StorageError, _>(|sp| work(sp, tree));
+    if result.is_err() {
+        *tree = before;
+    }
+    result
 }
 
 pub struct NewUnit {
@@ -457,15 +485,9 @@ impl WriterState {
         let committed = conn.transaction::<_, diesel::result::Error, _>(|tx| {
             let mut answers = Vec::with_capacity(requests.len());
             for request in requests {
-                let before = tree.clone();
-                let result = tx.transaction::<_, StorageError, _>(|sp| {
+                answers.push(in_savepoint(tx, tree, |sp, tree| {
                     apply(sp, tree, geo, policies, log, request)
-                });
-                if result.is_err() {
-                    // The savepoint is gone; so must be the leaves it added to the frontier.
-                    *tree = before;
-                }
-                answers.push(result);
+                }));
             }
             Ok(answers)
         });
@@ -883,12 +905,7 @@ pub(crate) fn unit_in_scope(
 ) -> StorageResult<UnitRow> {
     let row = find_unit(conn, code.as_str())?
         .ok_or_else(|| StorageError::invalid(pointer, format!("unknown unit {code}")))?;
-    if !actor
-        .scope
-        .contains(&UnitPath::from_stored(row.path.clone()))
-    {
-        return Err(StorageError::OutOfScope(format!("unit {code}")));
-    }
+    actor.require_reach(&row.path, || format!("unit {code}"))?;
     Ok(row)
 }
 
@@ -949,18 +966,9 @@ pub(crate) fn person_in_scope(
     id: PersonId,
     pointer: &str,
 ) -> StorageResult<PersonRow> {
-    let row: PersonRow = people::table
-        .find(id.to_string())
-        .select(PersonRow::as_select())
-        .first(conn)
-        .optional()?
+    let row = crate::reads::person(conn, &id.to_string())?
         .ok_or_else(|| StorageError::invalid(pointer, format!("unknown person {id}")))?;
-    if !actor
-        .scope
-        .contains(&UnitPath::from_stored(row.unit_path.clone()))
-    {
-        return Err(StorageError::OutOfScope(format!("person {id}")));
-    }
+    actor.require_reach(&row.unit_path, || format!("person {id}"))?;
     Ok(row)
 }
 
