@@ -1,11 +1,12 @@
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::handlers::parse_period;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::{PersonId, Role};
-use fieldtrail_domain::roster::{parse_date, AssignmentRole, ValidPeriod};
+use fieldtrail_domain::roster::AssignmentRole;
 use fieldtrail_domain::unit::UnitCode;
 use fieldtrail_storage::writer::NewAssignment;
 use serde::Deserialize;
@@ -31,15 +32,7 @@ pub async fn create(
     let person_id = problems.check("/person_id", PersonId::parse(&body.person_id));
     let unit_code = problems.check("/unit_code", UnitCode::parse(&body.unit_code));
     let role = problems.check("/role", AssignmentRole::parse(&body.role));
-    let from = problems.check("/valid_from", parse_date(&body.valid_from));
-    let to = problems.check(
-        "/valid_to",
-        body.valid_to.as_deref().map(parse_date).transpose(),
-    );
-    let period = match (from, to) {
-        (Some(from), Some(to)) => problems.check("/valid_to", ValidPeriod::new(from, to)),
-        _ => None,
-    };
+    let period = parse_period(&mut problems, &body.valid_from, body.valid_to.as_deref());
     problems.finish()?;
     let (Some(person_id), Some(unit_code), Some(role), Some(period)) =
         (person_id, unit_code, role, period)

@@ -49,3 +49,15 @@ pub fn parse_position(
         None
     }
 }
+
+/// Parses `valid_from`/`valid_to` into a period, naming `/valid_from` or `/valid_to` in problems.
+pub fn parse_period(
+    problems: &mut fieldtrail_domain::error::Problems,
+    valid_from: &str,
+    valid_to: Option<&str>,
+) -> Option<fieldtrail_domain::roster::ValidPeriod> {
+    use fieldtrail_domain::roster::{parse_date, ValidPeriod};
+    let from = problems.check("/valid_from", parse_date(valid_from));
+    let to = problems.check("/valid_to", valid_to.map(parse_date).transpose());
+    problems.check("/valid_to", ValidPeriod::new(from?, to?))
+}

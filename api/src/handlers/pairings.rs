@@ -1,11 +1,11 @@
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::handlers::parse_period;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::{PersonId, Role};
-use fieldtrail_domain::roster::{parse_date, ValidPeriod};
 use fieldtrail_storage::writer::NewPairing;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -33,15 +33,7 @@ pub async fn create(
         "/household_id",
         Uuid::parse_str(&body.household_id).map_err(|_| "must be a UUID"),
     );
-    let from = problems.check("/valid_from", parse_date(&body.valid_from));
-    let to = match body.valid_to.as_deref() {
-        None => Some(None),
-        Some(raw) => problems.check("/valid_to", parse_date(raw)).map(Some),
-    };
-    let period = match (from, to) {
-        (Some(from), Some(to)) => problems.check("/valid_to", ValidPeriod::new(from, to)),
-        _ => None,
-    };
+    let period = parse_period(&mut problems, &body.valid_from, body.valid_to.as_deref());
     problems.finish()?;
     let (Some(person_id), Some(household_id), Some(period)) = (person_id, household_id, period)
     else {
