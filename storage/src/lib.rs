@@ -3,13 +3,14 @@
 
 mod db;
 mod error;
-mod field;
 pub mod merkle;
 pub mod models;
+mod policies;
 pub mod reads;
 mod schema;
+mod stored;
 pub mod writer;
 
 pub use db::{establish as db_connect, Backend, Database, DbConnection};
 pub use error::{StorageError, StorageResult};
-pub use writer::{GeoState, LogSigner, Writer};
+pub use writer::{LogSigner, Writer};

@@ -136,10 +136,17 @@ fn with_prefetch<T>(
     compute(&mut source).map_err(proof_error)
 }
 
+/// How many entries the ledger holds (its last seq: seqs are gap-free from 1).
+pub fn ledger_size(conn: &mut DbConnection) -> StorageResult<i64> {
+    let max: Option<i64> = ledger::table
+        .select(diesel::dsl::max(ledger::seq))
+        .first(conn)?;
+    Ok(max.unwrap_or(0))
+}
+
 /// Committed ledger size: proofs and checkpoints may not reach past it.
 pub fn tree_size(conn: &mut DbConnection) -> StorageResult<u64> {
-    let size = crate::writer::current_size(conn)?;
-    Ok(u64::try_from(size).unwrap_or(0))
+    Ok(u64::try_from(ledger_size(conn)?).unwrap_or(0))
 }
 
 fn check_size(conn: &mut DbConnection, size: u64, pointer: &str) -> StorageResult<()> {

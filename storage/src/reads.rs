@@ -4,7 +4,9 @@
 use crate::db::DbConnection;
 use crate::error::StorageResult;
 use crate::models::*;
+use crate::policies::{effective_view, load_policies_of};
 use crate::schema::*;
+use crate::stored::{path_codes, stored_period};
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::{from_unix_micros, unix_micros};
 use fieldtrail_domain::geo::GeoVerdict;
@@ -338,7 +340,7 @@ pub fn presence(
         .select((assignments::valid_from, assignments::valid_to))
         .load::<(String, Option<String>)>(conn)?
         .into_iter()
-        .filter_map(|(from, to)| crate::field::stored_period(&from, to.as_deref()))
+        .filter_map(|(from, to)| stored_period(&from, to.as_deref()))
         .collect();
     let start = unix_micros(from.midnight().assume_offset(COUNTY_OFFSET));
     let end = unix_micros(
@@ -455,6 +457,22 @@ pub fn presence(
 
 /// How many entries the ledger holds.
 pub fn ledger_size(conn: &mut DbConnection) -> StorageResult<i64> {
-    crate::writer::current_size(conn)
+    crate::merkle::ledger_size(conn)
 }
-pub use crate::field::policy_view;
+
+/// The effective policy of a unit, where each value comes from, and the unit's own overrides.
+pub fn policy_view(conn: &mut DbConnection, code: &str) -> StorageResult<Option<Value>> {
+    let Some(unit) = unit(conn, code)? else {
+        return Ok(None);
+    };
+    let codes: Vec<String> = path_codes(&unit.path).map(str::to_owned).collect();
+    let (cache, seqs) = load_policies_of(conn, &codes)?;
+    let own_seq = seqs.get(&unit.code).copied();
+    Ok(Some(effective_view(
+        &cache,
+        &unit.code,
+        &unit.path,
+        unit.tolerance_m,
+        own_seq,
+    )))
+}

@@ -201,3 +201,4 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(records, requests, fixes, pairings);
+diesel::allow_tables_to_appear_in_same_query!(ledger_payloads, requests);

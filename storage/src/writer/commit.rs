@@ -1,0 +1,576 @@
+//! The writer thread. It takes whatever has queued (up to [`MAX_GROUP`] requests and
+//! [`MAX_GROUP_RECORDS`] records) as one group and:
+//!
+//! 1. reads what the group's records may refer to, one query per need ([`JudgeState::prefetch`]);
+//! 2. judges every request in memory, in order, each seeing what the earlier ones taught;
+//! 3. writes the group's rows with one multi-row statement per table ([`GroupRows::write`]);
+//! 4. commits once — the one durable write of the group — and only then answers.
+//!
+//! Admin changes (rare) also read the database; before one runs, the rows judged so far are
+//! written, so it sees the group as it stands, and it runs in a savepoint of its own so that its
+//! failure leaves no trace. Records never need a savepoint: judging them is pure.
+//!
+//! If the group's write fails, nothing of it stays: the transaction is rolled back, the tree and
+//! the judging state are reloaded, and the requests are retried one by one, each in a savepoint,
+//! so that only the bad one gets the error. If the commit itself fails, every request of the
+//! group is answered 503 and none is stored.
+
+use super::appender::{LedgerAppender, Salts};
+use super::records::{self, BatchItem, RecordOutcome, Submitter};
+use super::rows::GroupRows;
+use super::state::JudgeState;
+use super::{decisions, pairings, policy, roster};
+use super::{Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
+use crate::db::{establish, DbConnection};
+use crate::error::{StorageError, StorageResult};
+use crate::merkle::{self as tree_store, ledger_size, StoredCheckpoint};
+use crate::schema::ledger;
+use diesel::connection::{Connection, TransactionManager};
+use diesel::prelude::*;
+use fieldtrail_domain::canonical::unix_micros;
+use fieldtrail_domain::merkle::CompactRange;
+use fieldtrail_domain::note::Checkpoint;
+use fieldtrail_domain::record::RecordSubmission;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+type Manager = <DbConnection as Connection>::TransactionManager;
+
+/// Opens the writing connection, loads the tree and the judging state, and starts the thread.
+pub(super) fn spawn(
+    url: &str,
+    log: LogSigner,
+    receiver: mpsc::Receiver<Command>,
+    queued: Arc<AtomicUsize>,
+) -> StorageResult<()> {
+    let mut conn = connect(url)?;
+    let tree = catch_up_tree(&mut conn)?;
+    let state = JudgeState::load(&mut conn)?;
+    let thread = WriterThread {
+        url: url.to_owned(),
+        conn,
+        tree,
+        state,
+        stale: false,
+        log,
+        rows: GroupRows::default(),
+        salts: Salts::new(),
+        queued,
+    };
+    std::thread::Builder::new()
+        .name("ledger-writer".into())
+        .spawn(move || thread.run(receiver))
+        .map_err(|err| StorageError::Unavailable(err.to_string()))?;
+    Ok(())
+}
+
+/// The writing connection, set up for durability. On PostgreSQL it also takes the lock that
+/// keeps a second fieldtrail from handing out the same sequence numbers.
+fn connect(url: &str) -> StorageResult<DbConnection> {
+    let mut conn = establish(url)?;
+    if let DbConnection::Postgres(_) = conn {
+        let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "pg_try_advisory_lock(7283361)",
+        ))
+        .get_result(&mut conn)?;
+        if !locked {
+            return Err(StorageError::Unavailable(
+                "another fieldtrail instance is writing to this database".into(),
+            ));
+        }
+        // Whatever the server's default: a group is acknowledged only once its commit is on disk.
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            "SET synchronous_commit = on",
+        )?;
+    }
+    Ok(conn)
+}
+
+/// Brings the stored tree level with the ledger (needed once, for a ledger written before the
+/// tree existed; afterwards entries and nodes commit together) and returns the frontier.
+fn catch_up_tree(conn: &mut DbConnection) -> StorageResult<CompactRange> {
+    let ledger_size = u64::try_from(ledger_size(conn)?).unwrap_or(0);
+    let tree_size = tree_store::stored_leaves(conn)?;
+    if tree_size > ledger_size {
+        return Err(StorageError::Corrupt(format!(
+            "the Merkle tree has {tree_size} leaves but the ledger only {ledger_size} entries"
+        )));
+    }
+    let mut tree = tree_store::frontier(conn, tree_size)?;
+    if tree_size < ledger_size {
+        tracing::info!(
+            from = tree_size,
+            to = ledger_size,
+            "building the Merkle tree"
+        );
+        conn.transaction::<_, StorageError, _>(|tx| {
+            let mut next = i64::try_from(tree_size).unwrap_or(0) + 1;
+            loop {
+                let leaves: Vec<(i64, Vec<u8>)> = ledger::table
+                    .filter(ledger::seq.ge(next))
+                    .order(ledger::seq.asc())
+                    .limit(10_000)
+                    .select((ledger::seq, ledger::leaf_hash))
+                    .load(tx)?;
+                let Some(last) = leaves.last().map(|l| l.0) else {
+                    break;
+                };
+                for (_, leaf) in leaves {
+                    let nodes = tree.append_leaf(tree_store::to_hash(&leaf)?);
+                    tree_store::insert_nodes(tx, &nodes)?;
+                }
+                next = last + 1;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(tree)
+}
+
+/// Why a group did not commit.
+enum Failure {
+    /// Writing its rows failed: retry its requests one by one.
+    Write(StorageError),
+    /// Beginning or committing the transaction failed: answer 503, store nothing.
+    Commit(StorageError),
+}
+
+/// How the requests of a group are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// All rows at the end, one statement per table.
+    Group,
+    /// Each request (each batch item) written in a savepoint of its own.
+    OneByOne,
+}
+
+struct WriterThread {
+    url: String,
+    conn: DbConnection,
+    /// The frontier of the tree; its end is the last seq handed out.
+    tree: CompactRange,
+    state: JudgeState,
+    /// The tree and state could not be reloaded after a failure: try again before the next group.
+    stale: bool,
+    log: LogSigner,
+    rows: GroupRows,
+    salts: Salts,
+    queued: Arc<AtomicUsize>,
+}
+
+type Answer = StorageResult<Outcome>;
+
+impl WriterThread {
+    fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        let mut group: Vec<Command> = Vec::with_capacity(MAX_GROUP);
+        let mut carried: Option<Command> = None;
+        loop {
+            let first = match carried.take() {
+                Some(command) => command,
+                None => match receiver.blocking_recv() {
+                    Some(command) => command,
+                    None => break,
+                },
+            };
+            let mut records = first.request.records();
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match receiver.try_recv() {
+                    Ok(next) if records + next.request.records() > MAX_GROUP_RECORDS => {
+                        carried = Some(next);
+                        break;
+                    }
+                    Ok(next) => {
+                        records += next.request.records();
+                        group.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(&mut group);
+            self.queued.fetch_sub(records, Ordering::AcqRel);
+        }
+        tracing::info!("ledger writer stopped");
+    }
+
+    fn commit_group(&mut self, group: &mut Vec<Command>) {
+        let (requests, replies): (Vec<Request>, Vec<_>) = group
+            .drain(..)
+            .map(|command| (command.request, command.reply))
+            .unzip();
+        let answers = self.answers(&requests);
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            // A caller that gave up waiting is no error: its write is committed all the same.
+            let _ = reply.send(answer);
+        }
+    }
+
+    fn answers(&mut self, requests: &[Request]) -> Vec<Answer> {
+        if self.stale {
+            if let Err(err) = self.reload() {
+                return unavailable(requests.len(), &err);
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        match self.grouped(requests, now) {
+            Ok(answers) => {
+                self.state.settle();
+                answers
+            }
+            Err(Failure::Write(err)) => {
+                tracing::warn!(error = %err, requests = requests.len(), "writing a group failed; retrying its requests one by one");
+                if let Err(err) = self.reload() {
+                    return unavailable(requests.len(), &err);
+                }
+                match self.one_by_one(requests, now) {
+                    Ok(answers) => {
+                        self.state.settle();
+                        answers
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "committing a group one by one failed");
+                        let _ = self.reload();
+                        unavailable(requests.len(), &err)
+                    }
+                }
+            }
+            Err(Failure::Commit(err)) => {
+                tracing::error!(error = %err, requests = requests.len(), "committing a group failed");
+                let _ = self.reload();
+                unavailable(requests.len(), &err)
+            }
+        }
+    }
+
+    /// The tree and the judging state as the database holds them (after a failed group: without
+    /// anything of it). Reconnects if the connection itself is what failed.
+    fn reload(&mut self) -> StorageResult<()> {
+        self.rows.clear();
+        let loaded = catch_up_tree(&mut self.conn)
+            .and_then(|tree| Ok((tree, JudgeState::load(&mut self.conn)?)));
+        let loaded = match loaded {
+            Ok(loaded) => Ok(loaded),
+            Err(err) => {
+                tracing::warn!(error = %err, "reloading the writer's state failed; reconnecting");
+                connect(&self.url).and_then(|mut conn| {
+                    let tree = catch_up_tree(&mut conn)?;
+                    let state = JudgeState::load(&mut conn)?;
+                    self.conn = conn;
+                    Ok((tree, state))
+                })
+            }
+        };
+        match loaded {
+            Ok((tree, state)) => {
+                self.tree = tree;
+                self.state = state;
+                self.stale = false;
+                Ok(())
+            }
+            Err(err) => {
+                self.stale = true;
+                Err(err)
+            }
+        }
+    }
+
+    /// The fast path: one transaction, rows written together at the end.
+    fn grouped(
+        &mut self,
+        requests: &[Request],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Answer>, Failure> {
+        Manager::begin_transaction(&mut self.conn).map_err(|err| Failure::Commit(err.into()))?;
+        let result = self.apply_all(requests, now, Mode::Group);
+        let result = result.and_then(|answers| {
+            self.rows.write(&mut self.conn).map_err(Failure::Write)?;
+            Ok(answers)
+        });
+        match result {
+            Ok(answers) => {
+                Manager::commit_transaction(&mut self.conn)
+                    .map_err(|err| Failure::Commit(err.into()))?;
+                Ok(answers)
+            }
+            Err(failure) => {
+                self.rows.clear();
+                if let Err(err) = Manager::rollback_transaction(&mut self.conn) {
+                    tracing::warn!(error = %err, "rolling back a failed group");
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    /// The fallback: the same requests in one transaction, each in a savepoint.
+    fn one_by_one(
+        &mut self,
+        requests: &[Request],
+        now: OffsetDateTime,
+    ) -> StorageResult<Vec<Answer>> {
+        Manager::begin_transaction(&mut self.conn)?;
+        let result = self.apply_all(requests, now, Mode::OneByOne);
+        match result {
+            Ok(answers) => {
+                Manager::commit_transaction(&mut self.conn)?;
+                Ok(answers)
+            }
+            Err(Failure::Write(err) | Failure::Commit(err)) => {
+                self.rows.clear();
+                let _ = Manager::rollback_transaction(&mut self.conn);
+                Err(err)
+            }
+        }
+    }
+
+    fn apply_all(
+        &mut self,
+        requests: &[Request],
+        now: OffsetDateTime,
+        mode: Mode,
+    ) -> Result<Vec<Answer>, Failure> {
+        self.state
+            .prefetch(&mut self.conn, record_items(requests))
+            .map_err(Failure::Write)?;
+        let mut answers = Vec::with_capacity(requests.len());
+        for request in requests {
+            answers.push(self.apply(request, now, mode)?);
+        }
+        Ok(answers)
+    }
+
+    /// One request's answer; Err only when the group as a whole has to stop.
+    fn apply(
+        &mut self,
+        request: &Request,
+        now: OffsetDateTime,
+        mode: Mode,
+    ) -> Result<Answer, Failure> {
+        match request {
+            Request::AppendRecord(submitter, submission) => Ok(self
+                .record(submitter, submission, "", now, mode)
+                .map(Outcome::Record)),
+            Request::AppendBatch(submitter, items) => {
+                Ok(Ok(Outcome::Batch(self.batch(submitter, items, now, mode))))
+            }
+            Request::Checkpoint => self.admin(now, |conn, ledger, _, log| {
+                Ok((
+                    Outcome::Checkpoint(checkpoint(conn, ledger, log)?),
+                    Vec::new(),
+                ))
+            }),
+            Request::ImportUnits(actor, units) => self.admin(now, |conn, ledger, state, _| {
+                let (imported, learned) = roster::import_units(conn, ledger, state, actor, units)?;
+                Ok((Outcome::Units(imported), learned))
+            }),
+            Request::CreatePerson(actor, person) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = roster::create_person(conn, ledger, state, actor, person)?;
+                Ok((Outcome::Person(view), learned))
+            }),
+            Request::CreateFirstAdmin(person) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = roster::create_first_admin(conn, ledger, state, person)?;
+                Ok((Outcome::Person(view), learned))
+            }),
+            Request::CreateAssignment(actor, assignment) => {
+                self.admin(now, |conn, ledger, state, _| {
+                    let (view, learned) =
+                        roster::create_assignment(conn, ledger, state, actor, assignment)?;
+                    Ok((Outcome::Assignment(view), learned))
+                })
+            }
+            Request::CreateHousehold(actor, household) => {
+                self.admin(now, |conn, ledger, state, _| {
+                    let (view, learned) =
+                        roster::create_household(conn, ledger, state, actor, household)?;
+                    Ok((Outcome::Household(view), learned))
+                })
+            }
+            Request::Decide(actor, decision) => self.admin(now, |conn, ledger, state, _| {
+                let answer = decisions::decide(conn, ledger, state, actor, decision)?;
+                Ok((Outcome::Json(answer), Vec::new()))
+            }),
+            Request::SetPolicy(actor, unit, overrides) => {
+                self.admin(now, |conn, ledger, state, _| {
+                    let (view, learned) =
+                        policy::set_policy(conn, ledger, state, actor, unit, overrides)?;
+                    Ok((Outcome::Json(view), learned))
+                })
+            }
+            Request::BindDevice(actor, person, device) => self.admin(now, |_, ledger, state, _| {
+                let (answer, learned) =
+                    pairings::bind_device(ledger, state, actor, *person, device)?;
+                Ok((Outcome::Json(answer), learned))
+            }),
+            Request::CreatePairing(actor, pairing) => self.admin(now, |conn, ledger, state, _| {
+                let (answer, learned) =
+                    pairings::create_pairing(conn, ledger, state, actor, pairing)?;
+                Ok((Outcome::Json(answer), learned))
+            }),
+        }
+    }
+
+    /// One record: judged in memory and, when retrying one by one, written in a savepoint.
+    fn record(
+        &mut self,
+        submitter: &Submitter,
+        submission: &RecordSubmission,
+        pointer: &str,
+        now: OffsetDateTime,
+        mode: Mode,
+    ) -> StorageResult<RecordOutcome> {
+        let mut ledger = LedgerAppender {
+            tree: &mut self.tree,
+            rows: &mut self.rows,
+            salts: &mut self.salts,
+            now,
+        };
+        let state = &self.state;
+        let judged = match mode {
+            Mode::Group => {
+                records::append_record(&mut ledger, state, submitter, submission, pointer)
+            }
+            Mode::OneByOne => {
+                let before = ledger.tree.clone();
+                let written = self.conn.transaction(|sp| {
+                    let judged =
+                        records::append_record(&mut ledger, state, submitter, submission, pointer)?;
+                    ledger.rows.write(sp)?;
+                    Ok(judged)
+                });
+                if written.is_err() {
+                    *ledger.tree = before;
+                    ledger.rows.clear();
+                }
+                written
+            }
+        };
+        let (outcome, learned) = judged?;
+        self.state.learn(learned);
+        Ok(outcome)
+    }
+
+    /// A batch: items in captured_at order, each seeing the ones before; answered by index.
+    fn batch(
+        &mut self,
+        submitter: &Submitter,
+        items: &[BatchItem],
+        now: OffsetDateTime,
+        mode: Mode,
+    ) -> Vec<(usize, StorageResult<RecordOutcome>)> {
+        let mut order: Vec<&BatchItem> = items.iter().collect();
+        order.sort_by_key(|item| item.submission.captured_at.at());
+        order
+            .into_iter()
+            .map(|item| {
+                let result = self.record(submitter, &item.submission, &item.pointer, now, mode);
+                (item.index, result)
+            })
+            .collect()
+    }
+
+    /// An admin change: the group's rows so far are written first, so that it reads the
+    /// database as the group left it; then it runs, and writes its own rows, in a savepoint.
+    fn admin(
+        &mut self,
+        now: OffsetDateTime,
+        change: impl FnOnce(
+            &mut DbConnection,
+            &mut LedgerAppender<'_>,
+            &JudgeState,
+            &LogSigner,
+        ) -> StorageResult<(Outcome, Vec<super::state::Learned>)>,
+    ) -> Result<Answer, Failure> {
+        if !self.rows.is_empty() {
+            self.rows.write(&mut self.conn).map_err(Failure::Write)?;
+        }
+        let before = self.tree.clone();
+        let mut ledger = LedgerAppender {
+            tree: &mut self.tree,
+            rows: &mut self.rows,
+            salts: &mut self.salts,
+            now,
+        };
+        let state = &self.state;
+        let log = &self.log;
+        let result = self.conn.transaction(|sp| {
+            let (outcome, learned) = change(sp, &mut ledger, state, log)?;
+            ledger.rows.write(sp)?;
+            Ok((outcome, learned))
+        });
+        match result {
+            Ok((outcome, learned)) => {
+                self.state.learn(learned);
+                Ok(Ok(outcome))
+            }
+            Err(err) => {
+                self.tree = before;
+                self.rows.clear();
+                Ok(Err(err))
+            }
+        }
+    }
+}
+
+/// Every record the requests carry, with the person it is stored under.
+fn record_items(
+    requests: &[Request],
+) -> impl Iterator<Item = (fieldtrail_domain::person::PersonId, &RecordSubmission)> {
+    requests.iter().flat_map(|request| {
+        let items: Box<dyn Iterator<Item = _>> = match request {
+            Request::AppendRecord(submitter, submission) => {
+                Box::new(std::iter::once((submitter.person, submission)))
+            }
+            Request::AppendBatch(submitter, items) => Box::new(
+                items
+                    .iter()
+                    .map(move |item| (submitter.person, &item.submission)),
+            ),
+            _ => Box::new(std::iter::empty()),
+        };
+        items
+    })
+}
+
+fn unavailable(count: usize, err: &StorageError) -> Vec<Answer> {
+    (0..count)
+        .map(|_| {
+            Err(StorageError::Unavailable(format!(
+                "the ledger could not commit this request; nothing of it was stored ({err})"
+            )))
+        })
+        .collect()
+}
+
+/// The latest checkpoint if it covers the whole tree, else a new one, signed and kept.
+fn checkpoint(
+    conn: &mut DbConnection,
+    ledger: &mut LedgerAppender<'_>,
+    log: &LogSigner,
+) -> StorageResult<StoredCheckpoint> {
+    let size = ledger.tree.end();
+    if let Some(latest) = tree_store::latest_checkpoint(conn)? {
+        if latest.size == size {
+            return Ok(latest);
+        }
+    }
+    let root = ledger
+        .tree
+        .root()
+        .map_err(|err| StorageError::Corrupt(format!("tree root: {err}")))?;
+    let text = Checkpoint {
+        origin: log.origin.clone(),
+        size,
+        root,
+    }
+    .to_text();
+    let note = log
+        .signer
+        .sign(&text)
+        .map_err(|err| StorageError::Corrupt(format!("signing a checkpoint: {err}")))?;
+    let checkpoint = StoredCheckpoint { size, root, note };
+    tree_store::insert_checkpoint(conn, &checkpoint, unix_micros(ledger.now))?;
+    Ok(checkpoint)
+}

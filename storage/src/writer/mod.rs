@@ -1,0 +1,331 @@
+//! The single ledger writer.
+//!
+//! One thread owns the only writing connection. Requests queue to it; it takes whatever has
+//! queued and commits it as one group: judged in memory first (see [`state`]), then written
+//! with one multi-row statement per table in one transaction, one durable commit for the
+//! group. Sequence numbers are gap-free (a number is only used by an entry that commits), and
+//! every request is answered only after its group has committed. The queue is bounded: when it
+//! is full a request is refused at once (503), never held in unbounded memory.
+//!
+//! Layout: [`commit`] runs the thread (group commit, the one-by-one fallback, checkpoints);
+//! [`appender`] makes ledger entries; [`rows`] writes a group's rows; [`state`] is what judging
+//! reads; [`records`], [`roster`], [`decisions`], [`policy`] and [`pairings`] are the families of
+//! writes. Reads never go through here.
+
+mod appender;
+mod commit;
+mod decisions;
+mod pairings;
+mod policy;
+mod records;
+mod roster;
+mod rows;
+mod state;
+
+pub use decisions::Decision;
+pub use pairings::NewPairing;
+pub use records::{BatchItem, RecordOutcome, Submitter};
+pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
+pub use state::FIX_WINDOW;
+
+use crate::error::{StorageError, StorageResult};
+use crate::merkle::StoredCheckpoint;
+use crate::models::{AssignmentView, HouseholdView, ImportedUnit, PersonView};
+use fieldtrail_domain::note::NoteSigner;
+use fieldtrail_domain::person::PersonId;
+use fieldtrail_domain::policy::PolicyOverrides;
+use fieldtrail_domain::record::DeviceId;
+use fieldtrail_domain::unit::{UnitCode, UnitPath};
+use serde_json::Value;
+use state::{JudgeState, PersonInfo, UnitInfo};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most requests committed in one group.
+pub const MAX_GROUP: usize = 512;
+/// Most records committed in one group (a batch counts each of its records).
+pub const MAX_GROUP_RECORDS: usize = 8192;
+/// Requests that may wait for the writer before callers are told to back off.
+const QUEUE_DEPTH: usize = 8192;
+/// Records that may wait for the writer (batches carry up to 500 each).
+const QUEUED_RECORDS: usize = 65_536;
+
+/// Who makes a change, and the subtree they may change. `id` is None for the operator acting
+/// through the command line (bootstrap, demo loading).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Option<PersonId>,
+    pub scope: UnitPath,
+}
+
+impl Actor {
+    /// The operator at the console: whole tree, no person.
+    pub fn operator() -> Actor {
+        Actor {
+            id: None,
+            scope: UnitPath::whole_tree(),
+        }
+    }
+
+    /// Refuses a change to something that lives at `path` outside the actor's subtree.
+    pub(crate) fn require_reach(
+        &self,
+        path: &UnitPath,
+        what: impl FnOnce() -> String,
+    ) -> StorageResult<()> {
+        if self.scope.contains(path) {
+            Ok(())
+        } else {
+            Err(StorageError::OutOfScope(what()))
+        }
+    }
+
+    /// The unit a change targets, which must exist and lie within the actor's scope.
+    pub(crate) fn unit_in<'s>(
+        &self,
+        state: &'s JudgeState,
+        code: &UnitCode,
+        pointer: &str,
+    ) -> StorageResult<&'s UnitInfo> {
+        let unit = state
+            .unit(code.as_str())
+            .ok_or_else(|| StorageError::invalid(pointer, format!("unknown unit {code}")))?;
+        self.require_reach(&unit.path, || format!("unit {code}"))?;
+        Ok(unit)
+    }
+
+    /// A person a change targets, who must exist and lie within the actor's scope.
+    pub(crate) fn person_in<'s>(
+        &self,
+        state: &'s JudgeState,
+        id: PersonId,
+        pointer: &str,
+    ) -> StorageResult<&'s PersonInfo> {
+        let person = state
+            .person(&id)
+            .ok_or_else(|| StorageError::invalid(pointer, format!("unknown person {id}")))?;
+        self.require_reach(&person.unit_path, || format!("person {id}"))?;
+        Ok(person)
+    }
+}
+
+/// The log's identity: the checkpoint origin line and the key that signs checkpoints.
+pub struct LogSigner {
+    pub origin: String,
+    pub signer: NoteSigner,
+}
+
+enum Outcome {
+    Checkpoint(StoredCheckpoint),
+    Units(Vec<ImportedUnit>),
+    Person(PersonView),
+    Assignment(AssignmentView),
+    Household(HouseholdView),
+    Record(RecordOutcome),
+    Batch(Vec<(usize, StorageResult<RecordOutcome>)>),
+    Json(Value),
+}
+
+enum Request {
+    Checkpoint,
+    ImportUnits(Actor, Vec<NewUnit>),
+    CreatePerson(Actor, NewPerson),
+    CreateFirstAdmin(NewPerson),
+    CreateAssignment(Actor, NewAssignment),
+    CreateHousehold(Actor, NewHousehold),
+    AppendRecord(Submitter, fieldtrail_domain::record::RecordSubmission),
+    AppendBatch(Submitter, Vec<BatchItem>),
+    Decide(Actor, Decision),
+    SetPolicy(Actor, UnitCode, PolicyOverrides),
+    BindDevice(Actor, PersonId, DeviceId),
+    CreatePairing(Actor, NewPairing),
+}
+
+impl Request {
+    /// How many records the request carries, for the bounds on groups and the queue.
+    fn records(&self) -> usize {
+        match self {
+            Request::AppendBatch(_, items) => items.len().max(1),
+            _ => 1,
+        }
+    }
+}
+
+struct Command {
+    request: Request,
+    reply: oneshot::Sender<StorageResult<Outcome>>,
+}
+
+/// The handle requests go through; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Command>,
+    /// Records queued or being committed.
+    queued: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    /// Opens the writing connection and starts the writer thread. Migrations must have run.
+    pub fn start(url: &str, log: LogSigner) -> StorageResult<Writer> {
+        let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let queued = Arc::new(AtomicUsize::new(0));
+        commit::spawn(url, log, receiver, Arc::clone(&queued))?;
+        Ok(Writer { queue, queued })
+    }
+
+    async fn submit(&self, request: Request) -> StorageResult<Outcome> {
+        let records = request.records();
+        let before = self.queued.fetch_add(records, Ordering::AcqRel);
+        if before > 0 && before + records > QUEUED_RECORDS {
+            self.queued.fetch_sub(records, Ordering::AcqRel);
+            return Err(StorageError::Unavailable(
+                "the ledger writer is saturated".into(),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        if let Err(err) = self.queue.try_send(Command { request, reply }) {
+            self.queued.fetch_sub(records, Ordering::AcqRel);
+            return Err(StorageError::Unavailable(match err {
+                mpsc::error::TrySendError::Full(_) => "the ledger writer is saturated".into(),
+                mpsc::error::TrySendError::Closed(_) => "the ledger writer has stopped".into(),
+            }));
+        }
+        answer.await.map_err(|_| {
+            StorageError::Unavailable("the ledger writer dropped the request".into())
+        })?
+    }
+
+    /// Signs a checkpoint of the current tree unless the latest one already covers it.
+    pub async fn checkpoint(&self) -> StorageResult<StoredCheckpoint> {
+        match self.submit(Request::Checkpoint).await? {
+            Outcome::Checkpoint(checkpoint) => Ok(checkpoint),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn import_units(
+        &self,
+        actor: Actor,
+        units: Vec<NewUnit>,
+    ) -> StorageResult<Vec<ImportedUnit>> {
+        match self.submit(Request::ImportUnits(actor, units)).await? {
+            Outcome::Units(imported) => Ok(imported),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn create_person(
+        &self,
+        actor: Actor,
+        person: NewPerson,
+    ) -> StorageResult<PersonView> {
+        match self.submit(Request::CreatePerson(actor, person)).await? {
+            Outcome::Person(view) => Ok(view),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Creates the first admin (scope: whole tree); refused once any admin exists.
+    pub async fn create_first_admin(&self, person: NewPerson) -> StorageResult<PersonView> {
+        match self.submit(Request::CreateFirstAdmin(person)).await? {
+            Outcome::Person(view) => Ok(view),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn create_assignment(
+        &self,
+        actor: Actor,
+        assignment: NewAssignment,
+    ) -> StorageResult<AssignmentView> {
+        match self
+            .submit(Request::CreateAssignment(actor, assignment))
+            .await?
+        {
+            Outcome::Assignment(view) => Ok(view),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn create_household(
+        &self,
+        actor: Actor,
+        household: NewHousehold,
+    ) -> StorageResult<HouseholdView> {
+        match self
+            .submit(Request::CreateHousehold(actor, household))
+            .await?
+        {
+            Outcome::Household(view) => Ok(view),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Judges and stores a record, or returns the stored answer for a resent one.
+    pub async fn append_record(
+        &self,
+        submitter: Submitter,
+        submission: fieldtrail_domain::record::RecordSubmission,
+    ) -> StorageResult<RecordOutcome> {
+        match self
+            .submit(Request::AppendRecord(submitter, submission))
+            .await?
+        {
+            Outcome::Record(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Appends a batch; each item's result is paired with its index in the request.
+    pub async fn append_batch(
+        &self,
+        submitter: Submitter,
+        items: Vec<BatchItem>,
+    ) -> StorageResult<Vec<(usize, StorageResult<RecordOutcome>)>> {
+        match self.submit(Request::AppendBatch(submitter, items)).await? {
+            Outcome::Batch(results) => Ok(results),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn decide(&self, actor: Actor, decision: Decision) -> StorageResult<Value> {
+        self.submit_json(Request::Decide(actor, decision)).await
+    }
+
+    pub async fn set_policy(
+        &self,
+        actor: Actor,
+        unit: UnitCode,
+        overrides: PolicyOverrides,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::SetPolicy(actor, unit, overrides))
+            .await
+    }
+
+    pub async fn bind_device(
+        &self,
+        actor: Actor,
+        person: PersonId,
+        device: DeviceId,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::BindDevice(actor, person, device))
+            .await
+    }
+
+    pub async fn create_pairing(&self, actor: Actor, pairing: NewPairing) -> StorageResult<Value> {
+        self.submit_json(Request::CreatePairing(actor, pairing))
+            .await
+    }
+
+    async fn submit_json(&self, request: Request) -> StorageResult<Value> {
+        match self.submit(request).await? {
+            Outcome::Json(value) => Ok(value),
+            _ => Err(unexpected()),
+        }
+    }
+}
+
+fn unexpected() -> StorageError {
+    StorageError::Unavailable("the ledger writer answered with the wrong outcome".into())
+}

@@ -1,0 +1,285 @@
+//! The rows a commit group writes. They are collected while the group is judged and written
+//! at the end with one multi-row INSERT per table. Rows go out in chunks of fixed sizes (powers
+//! of two up to [`MAX_CHUNK`]), so that every statement's SQL repeats and stays a prepared
+//! statement the connection keeps: no SQL is parsed again group after group.
+
+use crate::db::{DbConnection, MultiBackend};
+use crate::error::StorageResult;
+use crate::models::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Binary, Double, Integer, Nullable, Text};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// Most rows in one INSERT statement (SQLite allows 32,766 bound values, PostgreSQL 65,535).
+const MAX_CHUNK: usize = 256;
+
+/// A row of one table, as the values of an INSERT.
+pub(crate) trait BulkRow {
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()>;
+}
+
+/// Binds each value in turn, comma-separated.
+macro_rules! values {
+    ($out:ident; $first_ty:ty => $first:expr $(, $ty:ty => $value:expr)* $(,)?) => {{
+        $out.push_bind_param::<$first_ty, _>($first)?;
+        $(
+            $out.push_sql(", ");
+            $out.push_bind_param::<$ty, _>($value)?;
+        )*
+        Ok(())
+    }};
+}
+
+impl BulkRow for LedgerRow {
+    const TABLE: &'static str = "ledger";
+    const COLUMNS: &'static str =
+        "seq, entry_id, kind, actor, unit_code, captured_at, received_at, body, leaf_hash, verdicts";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out;
+            BigInt => &self.seq,
+            Text => &self.entry_id,
+            Text => &self.kind,
+            Nullable<Text> => &self.actor,
+            Nullable<Text> => &self.unit_code,
+            BigInt => &self.captured_at,
+            BigInt => &self.received_at,
+            Binary => &self.body,
+            Binary => &self.leaf_hash,
+            Nullable<Text> => &self.verdicts,
+        )
+    }
+}
+
+impl BulkRow for PayloadRow {
+    const TABLE: &'static str = "ledger_payloads";
+    const COLUMNS: &'static str = "seq, salt, payload";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out; BigInt => &self.seq, Binary => &self.salt, Binary => &self.payload)
+    }
+}
+
+/// One stored perfect subtree of the Merkle tree.
+pub(crate) struct NodeRow {
+    pub level: i32,
+    pub idx: i64,
+    pub hash: Vec<u8>,
+}
+
+impl BulkRow for NodeRow {
+    const TABLE: &'static str = "merkle_nodes";
+    const COLUMNS: &'static str = "level, idx, hash";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out; Integer => &self.level, BigInt => &self.idx, Binary => &self.hash)
+    }
+}
+
+impl BulkRow for RecordRow {
+    const TABLE: &'static str = "records";
+    const COLUMNS: &'static str =
+        "id, person_id, kind, seq, captured_at, content_hash, unit_code, \
+         actual_unit_code, geo, roster, response, refers_to";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out;
+            Text => &self.id,
+            Text => &self.person_id,
+            Text => &self.kind,
+            BigInt => &self.seq,
+            BigInt => &self.captured_at,
+            Binary => &self.content_hash,
+            Nullable<Text> => &self.unit_code,
+            Nullable<Text> => &self.actual_unit_code,
+            Text => &self.geo,
+            Text => &self.roster,
+            Text => &self.response,
+            Nullable<Text> => &self.refers_to,
+        )
+    }
+}
+
+impl BulkRow for FixRow {
+    const TABLE: &'static str = "fixes";
+    const COLUMNS: &'static str =
+        "record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, accuracy_m";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out;
+            Text => &self.record_id,
+            Text => &self.person_id,
+            BigInt => &self.captured_at,
+            Double => &self.lon,
+            Double => &self.lat,
+            Double => &self.sent_lon,
+            Double => &self.sent_lat,
+            Double => &self.accuracy_m,
+        )
+    }
+}
+
+/// The phone bound to a person from this entry on.
+pub(crate) struct BindingRow {
+    pub seq: i64,
+    pub person_id: String,
+    pub device_id: String,
+}
+
+impl BulkRow for BindingRow {
+    const TABLE: &'static str = "device_bindings";
+    const COLUMNS: &'static str = "seq, person_id, device_id";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out; BigInt => &self.seq, Text => &self.person_id, Text => &self.device_id)
+    }
+}
+
+impl BulkRow for RequestRow {
+    const TABLE: &'static str = "requests";
+    const COLUMNS: &'static str = "record_id, person_id, kind, refers_to, date_from, date_to, \
+         corrected_at, corrected_geo, status, decision_seq, decided_by, decided_at, \
+         decision_note, returned_on";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out;
+            Text => &self.record_id,
+            Text => &self.person_id,
+            Text => &self.kind,
+            Nullable<Text> => &self.refers_to,
+            Nullable<Text> => &self.date_from,
+            Nullable<Text> => &self.date_to,
+            Nullable<BigInt> => &self.corrected_at,
+            Nullable<Text> => &self.corrected_geo,
+            Text => &self.status,
+            Nullable<BigInt> => &self.decision_seq,
+            Nullable<Text> => &self.decided_by,
+            Nullable<BigInt> => &self.decided_at,
+            Nullable<Text> => &self.decision_note,
+            Nullable<Text> => &self.returned_on,
+        )
+    }
+}
+
+impl BulkRow for DutyRow {
+    const TABLE: &'static str = "duties";
+    const COLUMNS: &'static str = "record_id, person_id, unit_code, day, seq";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        values!(out;
+            Text => &self.record_id,
+            Text => &self.person_id,
+            Text => &self.unit_code,
+            Text => &self.day,
+            BigInt => &self.seq,
+        )
+    }
+}
+
+/// `INSERT INTO <table> (<columns>) VALUES (…), (…), …` for a slice of rows. Nothing in it marks
+/// the statement unsafe to cache, so the connection keeps it prepared, keyed by its SQL.
+struct InsertRows<'a, R> {
+    rows: &'a [R],
+}
+
+impl<R> QueryId for InsertRows<'_, R> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<R: BulkRow> QueryFragment<MultiBackend> for InsertRows<'_, R> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO ");
+        out.push_sql(R::TABLE);
+        out.push_sql(" (");
+        out.push_sql(R::COLUMNS);
+        out.push_sql(") VALUES ");
+        for (i, row) in self.rows.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_sql("(");
+            row.push_values(&mut out)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+impl<R> RunQueryDsl<DbConnection> for InsertRows<'_, R> {}
+
+/// Inserts all rows, largest chunks first: n rows cost at most one statement per set bit of n
+/// below [`MAX_CHUNK`], plus one per full chunk.
+fn insert_all<R: BulkRow>(conn: &mut DbConnection, rows: &[R]) -> StorageResult<()> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let size = if rest.len() >= MAX_CHUNK {
+            MAX_CHUNK
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(size);
+        InsertRows { rows: chunk }.execute(conn)?;
+        rest = tail;
+    }
+    Ok(())
+}
+
+/// A leave request the cadre has come back from.
+pub(crate) struct ReturnRow {
+    pub leave_id: String,
+    pub returned_on: String,
+}
+
+/// Everything a group (or, when retrying one by one, a request) has to write.
+#[derive(Default)]
+pub(crate) struct GroupRows {
+    pub ledger: Vec<LedgerRow>,
+    pub payloads: Vec<PayloadRow>,
+    pub nodes: Vec<NodeRow>,
+    pub records: Vec<RecordRow>,
+    pub fixes: Vec<FixRow>,
+    pub bindings: Vec<BindingRow>,
+    pub requests: Vec<RequestRow>,
+    pub duties: Vec<DutyRow>,
+    pub returns: Vec<ReturnRow>,
+}
+
+impl GroupRows {
+    /// Writes and forgets every row, in an order the foreign keys accept (payloads after their
+    /// entries; leave returns after the requests they update).
+    pub(crate) fn write(&mut self, conn: &mut DbConnection) -> StorageResult<()> {
+        let result = self.write_all(conn);
+        self.clear();
+        result
+    }
+
+    fn write_all(&self, conn: &mut DbConnection) -> StorageResult<()> {
+        insert_all(conn, &self.ledger)?;
+        insert_all(conn, &self.payloads)?;
+        insert_all(conn, &self.nodes)?;
+        insert_all(conn, &self.records)?;
+        insert_all(conn, &self.fixes)?;
+        insert_all(conn, &self.bindings)?;
+        insert_all(conn, &self.requests)?;
+        insert_all(conn, &self.duties)?;
+        for row in &self.returns {
+            use crate::schema::requests;
+            use diesel::prelude::*;
+            diesel::update(requests::table.find(&row.leave_id))
+                .set(requests::returned_on.eq(&row.returned_on))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.ledger.clear();
+        self.payloads.clear();
+        self.nodes.clear();
+        self.records.clear();
+        self.fixes.clear();
+        self.bindings.clear();
+        self.requests.clear();
+        self.duties.clear();
+        self.returns.clear();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ledger.is_empty() && self.returns.is_empty()
+    }
+}
