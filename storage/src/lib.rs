@@ -9,6 +9,7 @@ mod policies;
 pub mod reads;
 mod schema;
 mod stored;
+mod wal;
 pub mod writer;
 
 pub use db::{establish as db_connect, Backend, Database, DbConnection};

@@ -122,7 +122,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(ledger, merkle_nodes);
 
 diesel::table! {
-    fixes (record_id) {
+    fixes (person_id, captured_at, record_id) {
         record_id -> Text,
         person_id -> Text,
         captured_at -> BigInt,

@@ -91,6 +91,8 @@ fn postgres_database() -> Option<(String, PgDatabase)> {
 pub struct Resp {
     pub status: u16,
     pub content_type: String,
+    /// The Retry-After header, if the server sent one (with 503 and 429).
+    pub retry_after: Option<String>,
     pub body: Value,
     pub text: String,
 }
@@ -230,6 +232,11 @@ impl TestApp {
     }
 
     fn read_response(response: ureq::http::Response<ureq::Body>) -> Resp {
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let (status, content_type, bytes) = Self::read_raw(response);
         let text = bytes
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
@@ -238,6 +245,7 @@ impl TestApp {
         Resp {
             status,
             content_type,
+            retry_after,
             body,
             text,
         }

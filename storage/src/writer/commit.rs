@@ -25,7 +25,7 @@ use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
 use crate::merkle::{self as tree_store, ledger_size, StoredCheckpoint};
 use crate::schema::ledger;
-use diesel::connection::{Connection, TransactionManager};
+use diesel::connection::{Connection, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::unix_micros;
 use fieldtrail_domain::merkle::CompactRange;
@@ -48,7 +48,12 @@ pub(super) fn spawn(
     let mut conn = connect(url)?;
     let tree = catch_up_tree(&mut conn)?;
     let state = JudgeState::load(&mut conn)?;
+    let (stop_checkpointer, stop) = std::sync::mpsc::channel();
+    if let DbConnection::Sqlite(_) = conn {
+        crate::wal::start_checkpointer(url, stop)?;
+    }
     let thread = WriterThread {
+        _stop_checkpointer: stop_checkpointer,
         url: url.to_owned(),
         conn,
         tree,
@@ -81,10 +86,14 @@ fn connect(url: &str) -> StorageResult<DbConnection> {
             ));
         }
         // Whatever the server's default: a group is acknowledged only once its commit is on disk.
-        diesel::connection::SimpleConnection::batch_execute(
-            &mut conn,
-            "SET synchronous_commit = on",
-        )?;
+        conn.batch_execute("SET synchronous_commit = on")?;
+    } else {
+        // The WAL checkpointer thread does the checkpoints (see crate::wal); these bound the WAL
+        // should it fall behind.
+        conn.batch_execute(&format!(
+            "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864;",
+            crate::wal::WRITER_AUTOCHECKPOINT_PAGES
+        ))?;
     }
     Ok(conn)
 }
@@ -148,6 +157,8 @@ enum Mode {
 }
 
 struct WriterThread {
+    /// Dropped when the thread ends, which stops the WAL checkpointer.
+    _stop_checkpointer: std::sync::mpsc::Sender<()>,
     url: String,
     conn: DbConnection,
     /// The frontier of the tree; its end is the last seq handed out.

@@ -141,6 +141,18 @@ pub(crate) struct KnownRecord {
     pub returned_on: Option<String>,
 }
 
+/// A stored record as a group's prefetch reads it.
+#[derive(Queryable)]
+struct PrefetchedRecord {
+    id: String,
+    person_id: String,
+    kind: String,
+    content_hash: Vec<u8>,
+    response: String,
+    salt: Option<Vec<u8>>,
+    returned_on: Option<String>,
+}
+
 /// A fact a judged request adds to what judging knows.
 #[derive(Debug, Clone)]
 pub(crate) enum Learned {
@@ -398,15 +410,7 @@ impl JudgeState {
         if !ids.is_empty() {
             ids.sort_unstable();
             ids.dedup();
-            let rows: Vec<(
-                String,
-                String,
-                String,
-                Vec<u8>,
-                String,
-                Option<Vec<u8>>,
-                Option<String>,
-            )> = records::table
+            let rows: Vec<PrefetchedRecord> = records::table
                 .left_join(ledger_payloads::table.on(ledger_payloads::seq.eq(records::seq)))
                 .left_join(requests::table.on(requests::record_id.eq(records::id)))
                 .filter(records::id.eq_any(&ids))
@@ -420,16 +424,16 @@ impl JudgeState {
                     requests::returned_on.nullable(),
                 ))
                 .load(conn)?;
-            for (id, person_id, kind, content_hash, response, salt, returned_on) in rows {
+            for row in rows {
                 let record = KnownRecord {
-                    person_id,
-                    kind,
-                    content_hash,
-                    salt,
-                    response,
-                    returned_on,
+                    person_id: row.person_id,
+                    kind: row.kind,
+                    content_hash: row.content_hash,
+                    salt: row.salt,
+                    response: row.response,
+                    returned_on: row.returned_on,
                 };
-                self.records.insert(id, record);
+                self.records.insert(row.id, record);
             }
         }
         if !hashes.is_empty() {

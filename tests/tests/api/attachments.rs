@@ -91,6 +91,7 @@ fn try_upload(
             Resp {
                 status,
                 content_type,
+                retry_after: None,
                 body,
                 text,
             }

@@ -19,3 +19,4 @@ mod records;
 mod roster;
 mod units;
 mod validation;
+mod writer;

@@ -1,0 +1,52 @@
+-- Fewer B-trees per record for the group writer. Every index here is one more page to dirty
+-- and to write to the WAL at each commit, so only what reads use stays.
+
+-- The writer compares fixes in memory; nothing reads fixes by point or records by refers_to
+-- (requests carry their own refers_to index).
+DROP INDEX fixes_person_point;
+DROP INDEX records_refers_to;
+
+-- Records keyed by seq: the table grows at its end, and the separate UNIQUE (seq) index goes.
+CREATE TABLE records_by_seq (
+    seq              INTEGER PRIMARY KEY NOT NULL,
+    id               TEXT   NOT NULL UNIQUE,
+    person_id        TEXT   NOT NULL REFERENCES people (id),
+    kind             TEXT   NOT NULL,
+    captured_at      BIGINT NOT NULL,
+    content_hash     BLOB   NOT NULL,
+    unit_code        TEXT,
+    actual_unit_code TEXT,
+    geo              TEXT   NOT NULL,
+    roster           TEXT   NOT NULL,
+    response         TEXT   NOT NULL,
+    refers_to        TEXT
+);
+INSERT INTO records_by_seq (seq, id, person_id, kind, captured_at, content_hash, unit_code,
+                            actual_unit_code, geo, roster, response, refers_to)
+    SELECT seq, id, person_id, kind, captured_at, content_hash, unit_code, actual_unit_code,
+           geo, roster, response, refers_to
+    FROM records;
+DROP TABLE records;
+ALTER TABLE records_by_seq RENAME TO records;
+CREATE INDEX records_person_seq ON records (person_id, seq);
+CREATE INDEX records_person_captured ON records (person_id, captured_at);
+
+-- Fixes are only ever read by person and time: one B-tree in that order instead of a table,
+-- its primary-key index and a (person, time) index.
+CREATE TABLE fixes_by_person (
+    person_id   TEXT   NOT NULL,
+    captured_at BIGINT NOT NULL,
+    record_id   TEXT   NOT NULL,
+    lon         DOUBLE NOT NULL,
+    lat         DOUBLE NOT NULL,
+    sent_lon    DOUBLE NOT NULL,
+    sent_lat    DOUBLE NOT NULL,
+    accuracy_m  DOUBLE NOT NULL,
+    PRIMARY KEY (person_id, captured_at, record_id)
+) WITHOUT ROWID;
+INSERT INTO fixes_by_person (person_id, captured_at, record_id, lon, lat, sent_lon, sent_lat,
+                             accuracy_m)
+    SELECT person_id, captured_at, record_id, lon, lat, sent_lon, sent_lat, accuracy_m
+    FROM fixes;
+DROP TABLE fixes;
+ALTER TABLE fixes_by_person RENAME TO fixes;

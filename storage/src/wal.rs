@@ -1,0 +1,42 @@
+//! SQLite copies its write-ahead log back into the database file in checkpoints. By default the
+//! committing connection does that itself every 1,000 pages, so the ledger writer would stall
+//! on copying pages and on the database file's fsync in the middle of a group. Instead a thread
+//! of its own, on a connection of its own, checkpoints a few times a second in PASSIVE mode,
+//! which never blocks the writer or readers. Durability does not depend on it: a commit is on
+//! disk once the WAL is synced; the checkpoint only keeps the WAL short.
+
+use crate::db::{establish, DbConnection};
+use crate::error::StorageResult;
+use diesel::connection::SimpleConnection;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+const INTERVAL: Duration = Duration::from_millis(200);
+
+/// Pages the writer lets the WAL grow to before it checkpoints itself after all: a safety net
+/// should the checkpointer thread fall behind or fail (about 200 MiB of 4 KiB pages).
+pub(crate) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 50_000;
+
+/// Starts the checkpointer for the SQLite database at `url`. It runs until `stop` is dropped.
+pub(crate) fn start_checkpointer(url: &str, stop: Receiver<()>) -> StorageResult<()> {
+    let mut conn = establish(url)?;
+    std::thread::Builder::new()
+        .name("wal-checkpointer".into())
+        .spawn(move || loop {
+            match stop.recv_timeout(INTERVAL) {
+                Err(RecvTimeoutError::Timeout) => checkpoint(&mut conn),
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                    checkpoint(&mut conn);
+                    break;
+                }
+            }
+        })
+        .map_err(|err| crate::StorageError::Unavailable(err.to_string()))?;
+    Ok(())
+}
+
+fn checkpoint(conn: &mut DbConnection) {
+    if let Err(err) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+        tracing::warn!(error = %err, "WAL checkpoint failed");
+    }
+}
