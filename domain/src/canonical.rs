@@ -11,6 +11,7 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::io::Write;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -23,7 +24,10 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(number) => out.extend_from_slice(number.to_string().as_bytes()),
+        // Writing into a Vec cannot fail.
+        Value::Number(number) => {
+            let _ = write!(out, "{number}");
+        }
         Value::String(text) => write_string(text, out),
         Value::Array(items) => {
             out.push(b'[');
@@ -36,27 +40,54 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Object(members) => {
-            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            let in_order = members
+                .keys()
+                .zip(members.keys().skip(1))
+                .all(|(a, b)| a.as_bytes() < b.as_bytes());
             out.push(b'{');
-            for (i, (key, item)) in sorted.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(key, out);
-                out.push(b':');
-                write_canonical(item, out);
+            if in_order {
+                // serde_json's default map keeps keys sorted already: no need to sort a copy.
+                write_members(members.iter(), out);
+            } else {
+                let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+                sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                write_members(sorted.into_iter(), out);
             }
             out.push(b'}');
         }
     }
 }
 
+fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    for (i, (key, item)) in members.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        write_canonical(item, out);
+    }
+}
+
 fn write_string(text: &str, out: &mut Vec<u8>) {
-    // Serialising a &str cannot fail; the fallback keeps this total without a panic path.
-    match serde_json::to_vec(text) {
-        Ok(bytes) => out.extend_from_slice(&bytes),
-        Err(_) => out.extend_from_slice(b"\"\""),
+    // Serialising a &str into a Vec cannot fail; the fallback keeps this total without a panic.
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, text).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
+/// A member `"key":` of an object whose keys the caller writes in byte order.
+fn write_key(key: &str, out: &mut Vec<u8>) {
+    write_string(key, out);
+    out.push(b':');
+}
+
+fn write_optional_string(text: Option<&str>, out: &mut Vec<u8>) {
+    match text {
+        Some(text) => write_string(text, out),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
@@ -85,8 +116,15 @@ pub fn payload_hash(salt: &[u8], payload_bytes: &[u8]) -> [u8; 32] {
 
 /// Times in headers: UTC, always six fractional digits, so equal instants give equal bytes.
 pub fn format_utc_micros(at: OffsetDateTime) -> String {
+    let mut out = Vec::with_capacity(27);
+    write_utc_micros(at, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn write_utc_micros(at: OffsetDateTime, out: &mut Vec<u8>) {
     let utc = at.to_offset(time::UtcOffset::UTC);
-    format!(
+    let _ = write!(
+        out,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
         utc.year(),
         u8::from(utc.month()),
@@ -95,7 +133,7 @@ pub fn format_utc_micros(at: OffsetDateTime) -> String {
         utc.minute(),
         utc.second(),
         utc.microsecond()
-    )
+    );
 }
 
 /// Microseconds since the Unix epoch, the form times take in storage.
@@ -143,8 +181,54 @@ impl EntryHeader<'_> {
         })
     }
 
+    /// The canonical bytes of [`Self::to_value`], written directly: every ledger append
+    /// encodes a header, so this skips building the JSON value first.
     pub fn to_bytes(&self) -> Vec<u8> {
-        to_canonical_bytes(&self.to_value())
+        let mut out = Vec::with_capacity(384);
+        out.push(b'{');
+        write_key("actor", &mut out);
+        write_optional_string(self.actor.as_deref(), &mut out);
+        out.push(b',');
+        write_key("captured_at", &mut out);
+        out.push(b'"');
+        write_utc_micros(self.captured_at, &mut out);
+        out.push(b'"');
+        out.push(b',');
+        write_key("id", &mut out);
+        out.push(b'"');
+        let mut id = uuid::Uuid::encode_buffer();
+        out.extend_from_slice(self.entry_id.hyphenated().encode_lower(&mut id).as_bytes());
+        out.push(b'"');
+        out.push(b',');
+        write_key("kind", &mut out);
+        write_string(self.kind, &mut out);
+        out.push(b',');
+        write_key("payload_hash", &mut out);
+        out.push(b'"');
+        let mut hash = [0u8; 64];
+        if hex::encode_to_slice(self.payload_hash, &mut hash).is_ok() {
+            out.extend_from_slice(&hash);
+        }
+        out.push(b'"');
+        out.push(b',');
+        write_key("received_at", &mut out);
+        out.push(b'"');
+        write_utc_micros(self.received_at, &mut out);
+        out.push(b'"');
+        out.push(b',');
+        write_key("seq", &mut out);
+        let _ = write!(out, "{}", self.seq);
+        out.push(b',');
+        write_key("unit", &mut out);
+        write_optional_string(self.unit.as_deref(), &mut out);
+        out.push(b',');
+        write_key("v", &mut out);
+        let _ = write!(out, "{ENTRY_FORMAT_VERSION}");
+        out.push(b',');
+        write_key("verdicts", &mut out);
+        write_canonical(&self.verdicts, &mut out);
+        out.push(b'}');
+        out
     }
 }
 
@@ -223,5 +307,36 @@ mod tests {
         let mut changed = header.clone();
         changed.seq = 8;
         assert_ne!(changed.to_bytes(), header.to_bytes());
+    }
+
+    #[test]
+    fn header_bytes_are_the_canonical_encoding_of_the_header_value() {
+        let at = parse_rfc3339("2026-11-23T08:30:00.123456+08:00").unwrap();
+        for (actor, unit) in [(Some("甲 \"x\""), Some("341322")), (None, None)] {
+            let header = EntryHeader {
+                seq: 1_234_567,
+                entry_id: uuid::Uuid::from_u128(0x0190_f1a4_3c55_7d2e_9e1f_2a5b_7c9d_0e11),
+                kind: "household_visit",
+                actor: actor.map(str::to_owned),
+                unit: unit.map(str::to_owned),
+                captured_at: at,
+                received_at: at + time::Duration::microseconds(7),
+                verdicts: json!({"verdict": {"geo": "boundary", "d": -0.5}, "flags": ["late_sync"]}),
+                payload_hash: [0x5a; 32],
+            };
+            assert_eq!(header.to_bytes(), to_canonical_bytes(&header.to_value()));
+        }
+    }
+
+    #[test]
+    fn unsorted_maps_are_sorted_too() {
+        // Whatever map type serde_json is built with, a map given out of order comes out sorted.
+        let mut map = serde_json::Map::new();
+        map.insert("b".into(), json!(1));
+        map.insert("a".into(), json!(2));
+        assert_eq!(
+            to_canonical_bytes(&Value::Object(map)),
+            br#"{"a":2,"b":1}"#.to_vec()
+        );
     }
 }

@@ -58,7 +58,8 @@ pub struct HouseholdRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = records)]
+// None is NULL, not DEFAULT: rows also go through PostgreSQL COPY, which has no DEFAULT.
+#[diesel(table_name = records, treat_none_as_default_value = false)]
 pub struct RecordRow {
     pub id: String,
     pub person_id: String,
@@ -75,7 +76,8 @@ pub struct RecordRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = ledger)]
+// None is NULL, not DEFAULT: rows also go through PostgreSQL COPY, which has no DEFAULT.
+#[diesel(table_name = ledger, treat_none_as_default_value = false)]
 pub struct LedgerRow {
     pub seq: i64,
     pub entry_id: String,
@@ -90,7 +92,7 @@ pub struct LedgerRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = ledger_payloads)]
+#[diesel(table_name = ledger_payloads, treat_none_as_default_value = false)]
 pub struct PayloadRow {
     pub seq: i64,
     pub salt: Vec<u8>,
@@ -237,8 +239,9 @@ pub struct ImportedUnit {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = fixes)]
+#[diesel(table_name = fixes, treat_none_as_default_value = false)]
 pub struct FixRow {
+    pub seq: i64,
     pub record_id: String,
     pub person_id: String,
     pub captured_at: i64,
@@ -275,7 +278,8 @@ impl PairingRow {
 
 /// A leave request, official trip, correction or dispute and where its decision stands.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = requests)]
+// None is NULL, not DEFAULT: rows also go through PostgreSQL COPY, which has no DEFAULT.
+#[diesel(table_name = requests, treat_none_as_default_value = false)]
 pub struct RequestRow {
     pub record_id: String,
     pub person_id: String,
@@ -312,7 +316,7 @@ impl RequestRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = duties)]
+#[diesel(table_name = duties, treat_none_as_default_value = false)]
 pub struct DutyRow {
     pub record_id: String,
     pub person_id: String,

@@ -122,7 +122,8 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(ledger, merkle_nodes);
 
 diesel::table! {
-    fixes (person_id, captured_at, record_id) {
+    fixes (seq) {
+        seq -> BigInt,
         record_id -> Text,
         person_id -> Text,
         captured_at -> BigInt,

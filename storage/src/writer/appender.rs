@@ -45,8 +45,9 @@ pub(crate) struct LedgerAppender<'a> {
     pub(crate) tree: &'a mut CompactRange,
     pub(crate) rows: &'a mut GroupRows,
     pub(crate) salts: &'a mut Salts,
-    /// The instant every entry of the group is received at.
+    /// The instant every entry of the group is received at, and the same as the API shows it.
     pub(crate) now: OffsetDateTime,
+    pub(crate) now_text: &'a str,
 }
 
 pub(crate) struct Appended {
@@ -82,27 +83,29 @@ impl LedgerAppender<'_> {
             seq,
             entry_id,
             kind: draft.kind,
-            actor: draft.actor.clone(),
-            unit: draft.unit.clone(),
+            actor: draft.actor,
+            unit: draft.unit,
             captured_at: draft.captured_at,
             received_at: self.now,
-            verdicts: draft.verdicts.as_ref().cloned().unwrap_or(Value::Null),
+            verdicts: draft.verdicts.unwrap_or(Value::Null),
             payload_hash,
         };
         let body = header.to_bytes();
         let leaf = leaf_hash(&body);
         let entry_id = entry_id.to_string();
+        // Admin entries have no verdicts: NULL in the column, null in the header.
+        let verdicts = (!header.verdicts.is_null()).then(|| header.verdicts.to_string());
         self.rows.ledger.push(LedgerRow {
             seq,
             entry_id: entry_id.clone(),
             kind: draft.kind.to_owned(),
-            actor: draft.actor,
-            unit_code: draft.unit,
+            actor: header.actor,
+            unit_code: header.unit,
             captured_at: unix_micros(draft.captured_at),
             received_at: unix_micros(self.now),
             body,
             leaf_hash: leaf.to_vec(),
-            verdicts: draft.verdicts.map(|v| v.to_string()),
+            verdicts,
         });
         self.rows.payloads.push(PayloadRow {
             seq,

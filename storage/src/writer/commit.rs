@@ -27,7 +27,7 @@ use crate::merkle::{self as tree_store, ledger_size, StoredCheckpoint};
 use crate::schema::ledger;
 use diesel::connection::{Connection, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use fieldtrail_domain::canonical::unix_micros;
+use fieldtrail_domain::canonical::{format_utc_micros, unix_micros};
 use fieldtrail_domain::merkle::CompactRange;
 use fieldtrail_domain::note::Checkpoint;
 use fieldtrail_domain::record::RecordSubmission;
@@ -90,8 +90,11 @@ fn connect(url: &str) -> StorageResult<DbConnection> {
     } else {
         // The WAL checkpointer thread does the checkpoints (see crate::wal); these bound the WAL
         // should it fall behind.
+        // A group of thousands of records dirties many pages; a cache that holds them all saves
+        // spilling them to the WAL and reading them back before the commit.
         conn.batch_execute(&format!(
-            "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864;",
+            "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864; \
+             PRAGMA cache_size = -65536;",
             crate::wal::WRITER_AUTOCHECKPOINT_PAGES
         ))?;
     }
@@ -137,6 +140,22 @@ fn catch_up_tree(conn: &mut DbConnection) -> StorageResult<CompactRange> {
         })?;
     }
     Ok(tree)
+}
+
+/// The instant a group is received at, and the same as the answers show it.
+struct Now {
+    at: OffsetDateTime,
+    text: String,
+}
+
+impl Now {
+    fn new() -> Self {
+        let at = OffsetDateTime::now_utc();
+        Now {
+            at,
+            text: format_utc_micros(at),
+        }
+    }
 }
 
 /// Why a group did not commit.
@@ -212,7 +231,13 @@ impl WriterThread {
             .drain(..)
             .map(|command| (command.request, command.reply))
             .unzip();
+        let started = std::time::Instant::now();
         let answers = self.answers(&requests);
+        tracing::debug!(
+            requests = requests.len(),
+            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "group committed"
+        );
         for (reply, answer) in replies.into_iter().zip(answers) {
             // A caller that gave up waiting is no error: its write is committed all the same.
             let _ = reply.send(answer);
@@ -225,8 +250,8 @@ impl WriterThread {
                 return unavailable(requests.len(), &err);
             }
         }
-        let now = OffsetDateTime::now_utc();
-        match self.grouped(requests, now) {
+        let now = Now::new();
+        match self.grouped(requests, &now) {
             Ok(answers) => {
                 self.state.settle();
                 answers
@@ -236,7 +261,7 @@ impl WriterThread {
                 if let Err(err) = self.reload() {
                     return unavailable(requests.len(), &err);
                 }
-                match self.one_by_one(requests, now) {
+                match self.one_by_one(requests, &now) {
                     Ok(answers) => {
                         self.state.settle();
                         answers
@@ -289,21 +314,26 @@ impl WriterThread {
     }
 
     /// The fast path: one transaction, rows written together at the end.
-    fn grouped(
-        &mut self,
-        requests: &[Request],
-        now: OffsetDateTime,
-    ) -> Result<Vec<Answer>, Failure> {
+    fn grouped(&mut self, requests: &[Request], now: &Now) -> Result<Vec<Answer>, Failure> {
         Manager::begin_transaction(&mut self.conn).map_err(|err| Failure::Commit(err.into()))?;
+        let started = std::time::Instant::now();
         let result = self.apply_all(requests, now, Mode::Group);
+        let judged = started.elapsed();
         let result = result.and_then(|answers| {
             self.rows.write(&mut self.conn).map_err(Failure::Write)?;
             Ok(answers)
         });
+        let written = started.elapsed();
         match result {
             Ok(answers) => {
                 Manager::commit_transaction(&mut self.conn)
                     .map_err(|err| Failure::Commit(err.into()))?;
+                tracing::trace!(
+                    judge_us = judged.as_micros() as u64,
+                    write_us = (written - judged).as_micros() as u64,
+                    commit_us = (started.elapsed() - written).as_micros() as u64,
+                    "group phases"
+                );
                 Ok(answers)
             }
             Err(failure) => {
@@ -317,11 +347,7 @@ impl WriterThread {
     }
 
     /// The fallback: the same requests in one transaction, each in a savepoint.
-    fn one_by_one(
-        &mut self,
-        requests: &[Request],
-        now: OffsetDateTime,
-    ) -> StorageResult<Vec<Answer>> {
+    fn one_by_one(&mut self, requests: &[Request], now: &Now) -> StorageResult<Vec<Answer>> {
         Manager::begin_transaction(&mut self.conn)?;
         let result = self.apply_all(requests, now, Mode::OneByOne);
         match result {
@@ -340,7 +366,7 @@ impl WriterThread {
     fn apply_all(
         &mut self,
         requests: &[Request],
-        now: OffsetDateTime,
+        now: &Now,
         mode: Mode,
     ) -> Result<Vec<Answer>, Failure> {
         self.state
@@ -354,12 +380,7 @@ impl WriterThread {
     }
 
     /// One request's answer; Err only when the group as a whole has to stop.
-    fn apply(
-        &mut self,
-        request: &Request,
-        now: OffsetDateTime,
-        mode: Mode,
-    ) -> Result<Answer, Failure> {
+    fn apply(&mut self, request: &Request, now: &Now, mode: Mode) -> Result<Answer, Failure> {
         match request {
             Request::AppendRecord(submitter, submission) => Ok(self
                 .record(submitter, submission, "", now, mode)
@@ -429,14 +450,15 @@ impl WriterThread {
         submitter: &Submitter,
         submission: &RecordSubmission,
         pointer: &str,
-        now: OffsetDateTime,
+        now: &Now,
         mode: Mode,
     ) -> StorageResult<RecordOutcome> {
         let mut ledger = LedgerAppender {
             tree: &mut self.tree,
             rows: &mut self.rows,
             salts: &mut self.salts,
-            now,
+            now: now.at,
+            now_text: &now.text,
         };
         let state = &self.state;
         let judged = match mode {
@@ -468,7 +490,7 @@ impl WriterThread {
         &mut self,
         submitter: &Submitter,
         items: &[BatchItem],
-        now: OffsetDateTime,
+        now: &Now,
         mode: Mode,
     ) -> Vec<(usize, StorageResult<RecordOutcome>)> {
         let mut order: Vec<&BatchItem> = items.iter().collect();
@@ -486,7 +508,7 @@ impl WriterThread {
     /// database as the group left it; then it runs, and writes its own rows, in a savepoint.
     fn admin(
         &mut self,
-        now: OffsetDateTime,
+        now: &Now,
         change: impl FnOnce(
             &mut DbConnection,
             &mut LedgerAppender<'_>,
@@ -502,7 +524,8 @@ impl WriterThread {
             tree: &mut self.tree,
             rows: &mut self.rows,
             salts: &mut self.salts,
-            now,
+            now: now.at,
+            now_text: &now.text,
         };
         let state = &self.state;
         let log = &self.log;

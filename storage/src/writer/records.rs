@@ -8,9 +8,7 @@ use super::state::{JudgeState, KnownFix, KnownRecord, Learned};
 use super::Actor;
 use crate::error::{StorageError, StorageResult};
 use crate::models::{DutyRow, FixRow, RecordRow, RequestRow};
-use fieldtrail_domain::canonical::{
-    format_utc_micros, payload_hash, to_canonical_bytes, unix_micros,
-};
+use fieldtrail_domain::canonical::{payload_hash, to_canonical_bytes, unix_micros};
 use fieldtrail_domain::flags::{flags as flag_rules, judge_household, FlagInputs};
 use fieldtrail_domain::person::{PersonId, Role};
 use fieldtrail_domain::policy::EffectivePolicy;
@@ -19,7 +17,7 @@ use fieldtrail_domain::record::{
 };
 use fieldtrail_domain::roster::{county_date, format_date};
 use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitPath};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use time::Date;
 
 /// Who submits a record: the person it is stored under, and their scope (for duty rotas).
@@ -131,11 +129,24 @@ pub(crate) fn append_record(
         verdict_value["device_clock_offset_s"] =
             json!(((sent - ledger.now).as_seconds_f64() * 10.0).round() / 10.0);
     }
-    let mut header_verdicts = json!({"verdict": verdict_value, "flags": flags});
+    // Values are moved and cloned, never re-serialised through json!: this runs per record.
+    let flags_value = Value::Array(
+        flags
+            .iter()
+            .map(|flag| serde_json::to_value(flag).unwrap_or_default())
+            .collect(),
+    );
+    let mut header_verdicts = Map::new();
+    header_verdicts.insert("verdict".into(), verdict_value.clone());
+    header_verdicts.insert("flags".into(), flags_value.clone());
     if !submission.attachments.is_empty() {
         // In the header, not only the payload: the photo stays covered by the tree after a purge.
-        let hashes: Vec<String> = submission.attachments.iter().map(|h| h.to_hex()).collect();
-        header_verdicts["attachments"] = json!(hashes);
+        let hashes: Vec<Value> = submission
+            .attachments
+            .iter()
+            .map(|h| Value::String(h.to_hex()))
+            .collect();
+        header_verdicts.insert("attachments".into(), Value::Array(hashes));
     }
     let unit = verdict
         .unit_code
@@ -146,20 +157,23 @@ pub(crate) fn append_record(
         actor: Some(me.clone()),
         unit,
         captured_at,
-        verdicts: Some(header_verdicts),
+        verdicts: Some(Value::Object(header_verdicts)),
         payload,
     })?;
 
-    let response = json!({
-        "id": record_id,
-        "kind": submission.kind.as_str(),
-        "seq": appended.seq,
-        "leaf_index": appended.seq - 1,
-        "leaf_hash": hex::encode(appended.leaf_hash),
-        "received_at": format_utc_micros(ledger.now),
-        "verdict": verdict_value,
-        "flags": flags,
-    });
+    let mut response = Map::new();
+    response.insert("id".into(), Value::String(record_id.clone()));
+    response.insert("kind".into(), Value::from(submission.kind.as_str()));
+    response.insert("seq".into(), Value::from(appended.seq));
+    response.insert("leaf_index".into(), Value::from(appended.seq - 1));
+    response.insert(
+        "leaf_hash".into(),
+        Value::String(hex::encode(appended.leaf_hash)),
+    );
+    response.insert("received_at".into(), Value::from(ledger.now_text));
+    response.insert("verdict".into(), verdict_value);
+    response.insert("flags".into(), flags_value);
+    let response = Value::Object(response);
     let response_text = response.to_string();
     let mut learned = vec![Learned::Record {
         id: record_id.clone(),
@@ -189,6 +203,7 @@ pub(crate) fn append_record(
     });
     if let Some(fix) = submission.fix() {
         rows.fixes.push(FixRow {
+            seq: appended.seq,
             record_id: record_id.clone(),
             person_id: me.clone(),
             captured_at: captured_micros,

@@ -6,9 +6,11 @@
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::StorageResult;
 use crate::models::*;
+use crate::schema::*;
+use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Binary, Double, Integer, Nullable, Text};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::QueryResult;
 
 /// Most rows in one INSERT statement (SQLite allows 32,766 bound values, PostgreSQL 65,535).
 const MAX_CHUNK: usize = 256;
@@ -61,6 +63,8 @@ impl BulkRow for PayloadRow {
 }
 
 /// One stored perfect subtree of the Merkle tree.
+#[derive(Insertable)]
+#[diesel(table_name = merkle_nodes, treat_none_as_default_value = false)]
 pub(crate) struct NodeRow {
     pub level: i32,
     pub idx: i64,
@@ -101,9 +105,10 @@ impl BulkRow for RecordRow {
 impl BulkRow for FixRow {
     const TABLE: &'static str = "fixes";
     const COLUMNS: &'static str =
-        "record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, accuracy_m";
+        "seq, record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, accuracy_m";
     fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         values!(out;
+            BigInt => &self.seq,
             Text => &self.record_id,
             Text => &self.person_id,
             BigInt => &self.captured_at,
@@ -117,6 +122,8 @@ impl BulkRow for FixRow {
 }
 
 /// The phone bound to a person from this entry on.
+#[derive(Insertable)]
+#[diesel(table_name = device_bindings, treat_none_as_default_value = false)]
 pub(crate) struct BindingRow {
     pub seq: i64,
     pub person_id: String,
@@ -219,6 +226,17 @@ fn insert_all<R: BulkRow>(conn: &mut DbConnection, rows: &[R]) -> StorageResult<
     Ok(())
 }
 
+/// `COPY <table> FROM STDIN (FORMAT binary)` of all rows, if there are any.
+macro_rules! copy_rows {
+    ($pg:expr, $table:expr, $rows:expr) => {
+        if !$rows.is_empty() {
+            diesel::copy_from($table)
+                .from_insertable($rows.as_slice())
+                .execute($pg)?;
+        }
+    };
+}
+
 /// A leave request the cadre has come back from.
 pub(crate) struct ReturnRow {
     pub leave_id: String,
@@ -249,17 +267,30 @@ impl GroupRows {
     }
 
     fn write_all(&self, conn: &mut DbConnection) -> StorageResult<()> {
-        insert_all(conn, &self.ledger)?;
-        insert_all(conn, &self.payloads)?;
-        insert_all(conn, &self.nodes)?;
-        insert_all(conn, &self.records)?;
-        insert_all(conn, &self.fixes)?;
-        insert_all(conn, &self.bindings)?;
-        insert_all(conn, &self.requests)?;
-        insert_all(conn, &self.duties)?;
+        match conn {
+            // PostgreSQL: one COPY per table, each a single round trip whatever the row count.
+            DbConnection::Postgres(pg) => {
+                copy_rows!(pg, ledger::table, self.ledger);
+                copy_rows!(pg, ledger_payloads::table, self.payloads);
+                copy_rows!(pg, merkle_nodes::table, self.nodes);
+                copy_rows!(pg, records::table, self.records);
+                copy_rows!(pg, fixes::table, self.fixes);
+                copy_rows!(pg, device_bindings::table, self.bindings);
+                copy_rows!(pg, requests::table, self.requests);
+                copy_rows!(pg, duties::table, self.duties);
+            }
+            DbConnection::Sqlite(_) => {
+                insert_all(conn, &self.ledger)?;
+                insert_all(conn, &self.payloads)?;
+                insert_all(conn, &self.nodes)?;
+                insert_all(conn, &self.records)?;
+                insert_all(conn, &self.fixes)?;
+                insert_all(conn, &self.bindings)?;
+                insert_all(conn, &self.requests)?;
+                insert_all(conn, &self.duties)?;
+            }
+        }
         for row in &self.returns {
-            use crate::schema::requests;
-            use diesel::prelude::*;
             diesel::update(requests::table.find(&row.leave_id))
                 .set(requests::returned_on.eq(&row.returned_on))
                 .execute(conn)?;

@@ -450,9 +450,10 @@ impl JudgeState {
             // Rare (a phone syncing records older than its person's whole window), so one
             // indexed read for each is cheaper than keeping every fix in memory.
             let row: Option<(i64, f64, f64, f64, f64, f64)> = fixes::table
-                .filter(fixes::person_id.eq(person.to_string()))
-                .filter(fixes::captured_at.le(at))
-                .order(fixes::captured_at.desc())
+                .inner_join(records::table.on(records::seq.eq(fixes::seq)))
+                .filter(records::person_id.eq(person.to_string()))
+                .filter(records::captured_at.le(at))
+                .order(records::captured_at.desc())
                 .select(FIX_COLUMNS)
                 .first(conn)
                 .optional()?;
@@ -735,9 +736,11 @@ fn known_fix(row: (i64, f64, f64, f64, f64, f64)) -> StorageResult<KnownFix> {
 
 /// The person's latest fixes, one more than the window holds to learn whether it is complete.
 fn load_window(conn: &mut DbConnection, person: PersonId) -> StorageResult<FixWindow> {
+    // Through records' (person_id, captured_at) index: fixes have no index by person.
     let rows: Vec<(i64, f64, f64, f64, f64, f64)> = fixes::table
-        .filter(fixes::person_id.eq(person.to_string()))
-        .order(fixes::captured_at.desc())
+        .inner_join(records::table.on(records::seq.eq(fixes::seq)))
+        .filter(records::person_id.eq(person.to_string()))
+        .order(records::captured_at.desc())
         .limit(i64::try_from(FIX_WINDOW).unwrap_or(i64::MAX) + 1)
         .select(FIX_COLUMNS)
         .load(conn)?;

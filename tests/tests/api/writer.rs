@@ -139,22 +139,29 @@ fn a_failed_group_write_is_retried_one_by_one(backend: Backend) {
     let cadre = app.cadre_in_a(&admin, "cadre-retry");
     let size = app.ledger_size();
     let bodies = check_ins(3);
-    // A fix row the writer does not know of, with the key the middle record's fix will have:
-    // the group's insert into `fixes` fails, and with it the whole group's write.
+    // The database refuses the middle record's row, which the writer cannot foresee: the
+    // group's insert into `records` fails, and with it the whole group's write.
     let bad = &bodies[1];
-    let captured = time::OffsetDateTime::parse(
-        bad["captured_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    let micros = captured.unix_timestamp_nanos() / 1000;
-    app.sql(&format!(
-        "INSERT INTO fixes (person_id, captured_at, record_id, lon, lat, sent_lon, sent_lat, \
-         accuracy_m) VALUES ('{}', {micros}, '{}', 0, 0, 0, 0, 1)",
-        cadre.id,
-        bad["id"].as_str().unwrap()
-    ))
-    .unwrap();
+    let bad_id = bad["id"].as_str().unwrap();
+    let refuse: Vec<String> = match backend {
+        Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER test_refuse_one BEFORE INSERT ON records WHEN NEW.id = '{bad_id}' \
+             BEGIN SELECT RAISE(ABORT, 'the test refuses this record'); END"
+        )],
+        Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION test_refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF NEW.id = '{bad_id}' THEN RAISE EXCEPTION 'the test refuses this record'; \
+                 END IF; RETURN NEW; END $$"
+            ),
+            "CREATE TRIGGER test_refuse_one BEFORE INSERT ON records \
+             FOR EACH ROW EXECUTE FUNCTION test_refuse_one()"
+                .to_owned(),
+        ],
+    };
+    for statement in &refuse {
+        app.sql(statement).expect(statement);
+    }
 
     let resp = app.post(
         "/v1/records/batch",
@@ -179,7 +186,6 @@ fn a_failed_group_write_is_retried_one_by_one(backend: Backend) {
     seqs.sort();
     assert_eq!(seqs, [size + 1, size + 2]);
     assert_eq!(app.ledger_size(), size + 2);
-    let bad_id = bad["id"].as_str().unwrap();
     assert_eq!(
         app.get(&format!("/v1/records/{bad_id}"), Some(&cadre.token))
             .status,

@@ -1,4 +1,5 @@
 ALTER TABLE fixes DROP CONSTRAINT fixes_pkey;
+ALTER TABLE fixes DROP COLUMN seq;
 ALTER TABLE fixes ADD PRIMARY KEY (record_id);
 CREATE INDEX fixes_person_time ON fixes (person_id, captured_at);
 CREATE INDEX fixes_person_point ON fixes (person_id, sent_lon, sent_lat);

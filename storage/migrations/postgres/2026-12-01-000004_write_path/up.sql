@@ -5,8 +5,12 @@
 DROP INDEX fixes_person_point;
 DROP INDEX records_refers_to;
 
--- Fixes are only ever read by person and time: that is their key, instead of a record_id key
--- and a (person, time) index beside it.
+-- Fixes keyed by their entry's seq, which only grows. A person's fixes are found through
+-- records (person_id, captured_at), indexed already, instead of through two indexes of their own
+-- that every insert had to update at each person's place.
+ALTER TABLE fixes ADD COLUMN seq BIGINT;
+UPDATE fixes SET seq = records.seq FROM records WHERE records.id = fixes.record_id;
+ALTER TABLE fixes ALTER COLUMN seq SET NOT NULL;
 ALTER TABLE fixes DROP CONSTRAINT fixes_pkey;
 DROP INDEX fixes_person_time;
-ALTER TABLE fixes ADD PRIMARY KEY (person_id, captured_at, record_id);
+ALTER TABLE fixes ADD PRIMARY KEY (seq);

@@ -31,22 +31,24 @@ ALTER TABLE records_by_seq RENAME TO records;
 CREATE INDEX records_person_seq ON records (person_id, seq);
 CREATE INDEX records_person_captured ON records (person_id, captured_at);
 
--- Fixes are only ever read by person and time: one B-tree in that order instead of a table,
--- its primary-key index and a (person, time) index.
-CREATE TABLE fixes_by_person (
+-- Fixes keyed by their entry's seq: the table grows at its end. A person's fixes are found
+-- through records (person_id, captured_at), which is indexed already, instead of through two
+-- indexes of their own that every insert had to update at each person's place.
+CREATE TABLE fixes_by_seq (
+    seq         INTEGER PRIMARY KEY NOT NULL,
+    record_id   TEXT   NOT NULL,
     person_id   TEXT   NOT NULL,
     captured_at BIGINT NOT NULL,
-    record_id   TEXT   NOT NULL,
     lon         DOUBLE NOT NULL,
     lat         DOUBLE NOT NULL,
     sent_lon    DOUBLE NOT NULL,
     sent_lat    DOUBLE NOT NULL,
-    accuracy_m  DOUBLE NOT NULL,
-    PRIMARY KEY (person_id, captured_at, record_id)
-) WITHOUT ROWID;
-INSERT INTO fixes_by_person (person_id, captured_at, record_id, lon, lat, sent_lon, sent_lat,
-                             accuracy_m)
-    SELECT person_id, captured_at, record_id, lon, lat, sent_lon, sent_lat, accuracy_m
-    FROM fixes;
+    accuracy_m  DOUBLE NOT NULL
+);
+INSERT INTO fixes_by_seq (seq, record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat,
+                          accuracy_m)
+    SELECT r.seq, f.record_id, f.person_id, f.captured_at, f.lon, f.lat, f.sent_lon, f.sent_lat,
+           f.accuracy_m
+    FROM fixes f JOIN records r ON r.id = f.record_id;
 DROP TABLE fixes;
-ALTER TABLE fixes_by_person RENAME TO fixes;
+ALTER TABLE fixes_by_seq RENAME TO fixes;
