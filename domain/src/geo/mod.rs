@@ -13,6 +13,7 @@ mod boundary;
 mod index;
 mod position;
 mod shape;
+pub mod synthetic;
 mod verdict;
 
 #[cfg(test)]
