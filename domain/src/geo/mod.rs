@@ -10,6 +10,7 @@
 //! synthetic county for benchmarks and tests.
 
 mod boundary;
+mod edges;
 mod index;
 mod position;
 mod shape;

@@ -1,10 +1,15 @@
 //! A boundary projected to a local plane, with containment and signed distance in metres.
 
+use super::edges::EdgeIndex;
 use super::{Boundary, Position, EARTH_RADIUS_M};
+
+/// Shapes with fewer segments than this are scanned whole: an index would cost more memory than
+/// it saves time.
+const INDEX_MIN_SEGMENTS: usize = 32;
 
 /// One boundary edge in the local plane, with what a query needs already worked out.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Segment {
+pub(super) struct Segment {
     // Both ends are stored (not start + delta) so the `by` of one edge is bit-for-bit the `ay`
     // of the next: the crossing test then counts a ray through a vertex exactly once.
     ax: f64,
@@ -59,6 +64,10 @@ impl PolygonSpan {
 /// containment is an exact planar even-odd test (a point in a hole is outside) and the distance
 /// is the minimum point-to-segment distance over every ring, holes included.
 ///
+/// A shape of 32 segments or more also keeps an edge index (bands and grid cells of segment
+/// numbers, see `edges.rs`), so that both answers read only the segments near the point; they
+/// are the very numbers a scan of every segment would give, bit for bit.
+///
 /// # How wrong it can be
 ///
 /// The projection is affine in (λ, φ), and GeoJSON edges are straight in (λ, φ), so
@@ -87,10 +96,17 @@ pub struct UnitShape {
     rings: Vec<RingSpan>,
     polygons: Vec<PolygonSpan>,
     area_m2: f64,
+    /// None below [`INDEX_MIN_SEGMENTS`].
+    edges: Option<EdgeIndex>,
 }
 
 impl UnitShape {
     pub fn new(boundary: &Boundary) -> Self {
+        Self::build(boundary, INDEX_MIN_SEGMENTS)
+    }
+
+    /// With an edge index if the shape has at least `index_from` segments.
+    fn build(boundary: &Boundary, index_from: usize) -> Self {
         let [min_lon, min_lat, max_lon, max_lat] = boundary.lon_lat_bounds();
         let origin_lon = (min_lon + max_lon) / 2.0;
         let origin_lat = (min_lat + max_lat) / 2.0;
@@ -104,6 +120,7 @@ impl UnitShape {
             rings: Vec::new(),
             polygons: Vec::with_capacity(boundary.multi_polygon().0.len()),
             area_m2: 0.0,
+            edges: None,
         };
         let mut points = Vec::new();
         for polygon in boundary.multi_polygon() {
@@ -150,6 +167,27 @@ impl UnitShape {
                 bbox,
             });
         }
+        if shape.segments.len() >= index_from {
+            let bbox = shape.polygons.iter().fold(
+                [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ],
+                |b, p| {
+                    [
+                        b[0].min(p.bbox[0]),
+                        b[1].min(p.bbox[1]),
+                        b[2].max(p.bbox[2]),
+                        b[3].max(p.bbox[3]),
+                    ]
+                },
+            );
+            shape.edges = Some(EdgeIndex::new(&shape.segments, bbox));
+        }
+        shape.segments.shrink_to_fit();
+        shape.rings.shrink_to_fit();
         shape
     }
 
@@ -157,6 +195,79 @@ impl UnitShape {
     /// holes included): positive inside, negative outside.
     pub fn signed_distance_m(&self, p: Position) -> f64 {
         let (x, y) = self.project(p);
+        match &self.edges {
+            Some(edges) => {
+                let d = edges.nearest_distance2(&self.segments, x, y).sqrt();
+                if self.inside_by_band(edges, x, y) {
+                    d
+                } else {
+                    -d
+                }
+            }
+            None => self.signed_distance_by_scan(x, y),
+        }
+    }
+
+    /// Whether the point is inside (a point in a hole is not). Points exactly on an edge may
+    /// go either way.
+    pub fn contains(&self, p: Position) -> bool {
+        let (x, y) = self.project(p);
+        match &self.edges {
+            Some(edges) => self.inside_by_band(edges, x, y),
+            None => self.contains_by_scan(x, y),
+        }
+    }
+
+    /// Area on the sphere's local plane, holes subtracted, in square metres.
+    pub fn area_m2(&self) -> f64 {
+        self.area_m2
+    }
+
+    /// Heap memory the shape holds, in bytes: what keeping it in the writer costs.
+    pub fn heap_bytes(&self) -> usize {
+        self.segments.capacity() * std::mem::size_of::<Segment>()
+            + self.rings.capacity() * std::mem::size_of::<RingSpan>()
+            + self.polygons.capacity() * std::mem::size_of::<PolygonSpan>()
+            + self.edges.as_ref().map_or(0, EdgeIndex::heap_bytes)
+    }
+
+    /// The even-odd test over the segments of the band at `y` only. They are listed in segment
+    /// order, and segments run ring by ring, polygon by polygon, so one walk along the list
+    /// gives every ring its own parity, combined exactly as [`Self::contains_by_scan`] does.
+    fn inside_by_band(&self, edges: &EdgeIndex, x: f64, y: f64) -> bool {
+        let band = edges.band(y);
+        let mut at = 0;
+        let mut inside = false;
+        for polygon in &self.polygons {
+            let rings = &self.rings[polygon.first_ring..polygon.end_ring];
+            if !polygon.bbox_contains(x, y) {
+                let end = rings.last().map_or(0, |ring| ring.end);
+                at += band[at..].partition_point(|&s| (s as usize) < end);
+                continue;
+            }
+            let mut in_polygon = false;
+            for (k, ring) in rings.iter().enumerate() {
+                let mut odd = false;
+                while let Some(&s) = band.get(at) {
+                    if s as usize >= ring.end {
+                        break;
+                    }
+                    odd ^= self.segments[s as usize].crosses(x, y);
+                    at += 1;
+                }
+                if k == 0 {
+                    in_polygon = odd;
+                } else if odd {
+                    in_polygon = false;
+                }
+            }
+            inside |= in_polygon;
+        }
+        inside
+    }
+
+    /// [`Self::signed_distance_m`] by looking at every segment.
+    fn signed_distance_by_scan(&self, x: f64, y: f64) -> f64 {
         let mut best2 = f64::INFINITY;
         let mut inside = false;
         for polygon in &self.polygons {
@@ -187,10 +298,8 @@ impl UnitShape {
         }
     }
 
-    /// Whether the point is inside (a point in a hole is not). Points exactly on an edge may
-    /// go either way.
-    pub fn contains(&self, p: Position) -> bool {
-        let (x, y) = self.project(p);
+    /// [`Self::contains`] by looking at every segment.
+    fn contains_by_scan(&self, x: f64, y: f64) -> bool {
         self.polygons.iter().any(|polygon| {
             if !polygon.bbox_contains(x, y) {
                 return false;
@@ -204,11 +313,6 @@ impl UnitShape {
                 None => false,
             }
         })
-    }
-
-    /// Area on the sphere's local plane, holes subtracted, in square metres.
-    pub fn area_m2(&self) -> f64 {
-        self.area_m2
     }
 
     fn project(&self, p: Position) -> (f64, f64) {
@@ -278,7 +382,15 @@ fn fast_min(a: f64, b: f64) -> f64 {
 }
 
 impl Segment {
-    fn new(ax: f64, ay: f64, bx: f64, by: f64) -> Self {
+    pub(super) fn ends(&self) -> ([f64; 2], [f64; 2]) {
+        ([self.ax, self.ay], [self.bx, self.by])
+    }
+
+    pub(super) fn y_range(&self) -> (f64, f64) {
+        (self.ay.min(self.by), self.ay.max(self.by))
+    }
+
+    pub(super) fn new(ax: f64, ay: f64, bx: f64, by: f64) -> Self {
         let (dx, dy) = (bx - ax, by - ay);
         let len2 = dx * dx + dy * dy;
         let inv_len2 = if len2 > 0.0 { 1.0 / len2 } else { 0.0 };
@@ -296,12 +408,12 @@ impl Segment {
     /// at the ray's height counts for the edge going up from it only), so vertices on the ray
     /// are counted once.
     #[inline(always)]
-    fn crosses(&self, x: f64, y: f64) -> bool {
+    pub(super) fn crosses(&self, x: f64, y: f64) -> bool {
         (self.ay > y) != (self.by > y) && x < self.ax + (y - self.ay) * self.dx_per_dy
     }
 
     #[inline(always)]
-    fn distance2(&self, x: f64, y: f64) -> f64 {
+    pub(super) fn distance2(&self, x: f64, y: f64) -> f64 {
         let (dx, dy) = (self.bx - self.ax, self.by - self.ay);
         let t = (((x - self.ax) * dx + (y - self.ay) * dy) * self.inv_len2).clamp(0.0, 1.0);
         let ex = self.ax + t * dx - x;
@@ -527,6 +639,220 @@ mod tests {
             let d = shape.signed_distance_m(p);
             assert!(d.is_finite() && d < -1000.0, "{p:?}: {d}");
             assert!(!shape.contains(p));
+        }
+    }
+
+    // ---- the edge index answers exactly as a scan of every segment ----
+
+    use crate::geo::synthetic::Rng;
+
+    /// A closed, star-shaped (so simple) ring: `n` vertices at sorted angles around a centre,
+    /// radii varying by `wobble`. With `snap`, coordinates are rounded to a coarse grid, which
+    /// makes horizontal and vertical edges, collinear runs and vertices sharing a latitude.
+    fn star_ring(
+        rng: &mut Rng,
+        centre: (f64, f64),
+        radius_m: f64,
+        n: usize,
+        wobble: f64,
+        snap: bool,
+    ) -> Value {
+        let mut angles: Vec<f64> = (0..n)
+            .map(|_| rng.range(0.0, std::f64::consts::TAU))
+            .collect();
+        angles.sort_by(f64::total_cmp);
+        let quantum = dlat(radius_m / 8.0);
+        let mut ring: Vec<[f64; 2]> = angles
+            .iter()
+            .map(|a| {
+                let r = radius_m * (1.0 - wobble * rng.unit());
+                let mut lon = centre.0 + dlon(r * a.cos(), centre.1);
+                let mut lat = centre.1 + dlat(r * a.sin());
+                if snap {
+                    lon = (lon / quantum).round() * quantum;
+                    lat = (lat / quantum).round() * quantum;
+                }
+                [lon, lat]
+            })
+            .collect();
+        // Now and then a repeated vertex: a zero-length edge.
+        if n > 4 && rng.unit() < 0.3 {
+            let i = rng.below(n - 1);
+            ring.insert(i, ring[i]);
+        }
+        ring.push(ring[0]);
+        json!(ring)
+    }
+
+    /// Polygons with and without holes, MultiPolygons with parts near and far, some snapped.
+    fn random_boundary(rng: &mut Rng) -> Boundary {
+        let parts = 1 + rng.below(3);
+        let mut polygons = Vec::new();
+        for part in 0..parts {
+            let spread = if rng.unit() < 0.2 { 0.5 } else { 0.03 };
+            let centre = (
+                LON0 + part as f64 * rng.range(-spread, spread),
+                LAT0 + part as f64 * rng.range(-spread, spread),
+            );
+            let radius = rng.range(200.0, 3000.0);
+            let most = if rng.unit() < 0.3 { 30 } else { 400 };
+            let n = 3 + rng.below(most);
+            let snap = rng.unit() < 0.25;
+            let wobble = rng.range(0.0, 0.7);
+            let mut rings = vec![star_ring(rng, centre, radius, n, wobble, snap)];
+            if rng.unit() < 0.4 {
+                // A hole well inside the outer ring's smallest radius.
+                let n = 3 + rng.below(40);
+                rings.push(star_ring(rng, centre, radius * 0.2, n, 0.3, snap));
+            }
+            polygons.push(rings);
+        }
+        boundary(&json!({"type": "MultiPolygon", "coordinates": polygons}))
+    }
+
+    /// Random points around the shape, every vertex, every edge's midpoint, points level with
+    /// vertices, and points far away.
+    fn queries(rng: &mut Rng, b: &Boundary) -> Vec<Position> {
+        let [x0, y0, x1, y1] = b.lon_lat_bounds();
+        let (w, h) = (x1 - x0, y1 - y0);
+        let mut out = Vec::new();
+        for _ in 0..150 {
+            out.push(pos(
+                rng.range(x0 - 0.3 * w, x1 + 0.3 * w),
+                rng.range(y0 - 0.3 * h, y1 + 0.3 * h),
+            ));
+        }
+        for polygon in &b.multi_polygon().0 {
+            for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+                for pair in ring.0.windows(2).step_by(3) {
+                    let (a, c) = (pair[0], pair[1]);
+                    out.push(pos(a.x, a.y));
+                    out.push(pos((a.x + c.x) / 2.0, (a.y + c.y) / 2.0));
+                    out.push(pos(rng.range(x0 - w, x1 + w), a.y));
+                }
+            }
+        }
+        for p in [
+            (-170.0, LAT0),
+            (LON0, -89.0),
+            (LON0 + 2.0, LAT0 + 1.0),
+            (180.0, 90.0),
+        ] {
+            out.push(pos(p.0, p.1));
+        }
+        out
+    }
+
+    #[test]
+    fn the_index_gives_the_scans_answers_bit_for_bit() {
+        let mut rng = Rng::new(2026);
+        let mut checked = 0;
+        for _ in 0..300 {
+            let b = random_boundary(&mut rng);
+            let shape = UnitShape::build(&b, 0);
+            assert!(shape.edges.is_some());
+            for p in queries(&mut rng, &b) {
+                let (x, y) = shape.project(p);
+                let scanned = shape.signed_distance_by_scan(x, y);
+                let indexed = shape.signed_distance_m(p);
+                assert_eq!(
+                    indexed.to_bits(),
+                    scanned.to_bits(),
+                    "{p:?}: {indexed} vs {scanned}"
+                );
+                assert_eq!(shape.contains(p), shape.contains_by_scan(x, y), "{p:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
+    }
+
+    #[test]
+    fn the_index_agrees_on_the_synthetic_county() {
+        use crate::geo::synthetic::{CountyParams, SyntheticCounty};
+        let county = SyntheticCounty::generate(&CountyParams {
+            township_columns: vec![2, 2],
+            township_rows: vec![2],
+            points: 3000,
+            ..CountyParams::default()
+        });
+        let shapes: Vec<UnitShape> = county
+            .units
+            .iter()
+            .map(|u| UnitShape::new(&u.boundary))
+            .collect();
+        for shape in &shapes {
+            assert!(shape.edges.is_some());
+            for p in &county.points {
+                let (x, y) = shape.project(p.position);
+                let scanned = shape.signed_distance_by_scan(x, y);
+                assert_eq!(
+                    shape.signed_distance_m(p.position).to_bits(),
+                    scanned.to_bits()
+                );
+                assert_eq!(shape.contains(p.position), shape.contains_by_scan(x, y));
+            }
+        }
+    }
+
+    #[test]
+    fn small_shapes_are_scanned_and_large_ones_indexed() {
+        assert!(UnitShape::new(&square(LON0, LAT0, 1000.0)).edges.is_none());
+        let mut rng = Rng::new(5);
+        let ring = star_ring(&mut rng, (LON0, LAT0), 1000.0, 40, 0.2, false);
+        assert!(UnitShape::new(&boundary(&polygon(vec![ring])))
+            .edges
+            .is_some());
+    }
+
+    #[test]
+    fn memory_stays_a_small_multiple_of_the_segments() {
+        use crate::geo::synthetic::{CountyParams, SyntheticCounty};
+        let county = SyntheticCounty::generate(&CountyParams {
+            township_columns: vec![2, 2],
+            township_rows: vec![2],
+            points: 0,
+            ..CountyParams::default()
+        });
+        for unit in &county.units {
+            let shape = UnitShape::new(&unit.boundary);
+            let segments = shape.segments.len();
+            let bytes = shape.heap_bytes();
+            // Segments alone are 48 bytes each; the index may add at most as much again.
+            assert!(
+                bytes <= 100 * segments,
+                "{}: {bytes} bytes for {segments} segments",
+                unit.code
+            );
+        }
+        // Long spokes through the middle cross every band and many cells: still bounded.
+        let n = 2000;
+        let spokes: Vec<[f64; 2]> = (0..=n)
+            .map(|i| {
+                let a = i as f64 / n as f64 * std::f64::consts::TAU * 0.999_9;
+                let r = if i % 2 == 0 { 3000.0 } else { 10.0 };
+                [LON0 + dlon(r * a.cos(), LAT0), LAT0 + dlat(r * a.sin())]
+            })
+            .chain(std::iter::once([LON0 + dlon(3000.0, LAT0), LAT0]))
+            .collect();
+        let star = UnitShape::new(&boundary(&polygon(vec![json!(spokes)])));
+        let segments = star.segments.len();
+        let (bands, cells) = star.edges.as_ref().expect("indexed").entries();
+        assert!(
+            bands <= 8 * segments + 64 && cells <= 8 * segments + 64,
+            "{bands} {cells}"
+        );
+        assert!(star.heap_bytes() <= 120 * segments, "{}", star.heap_bytes());
+        // And it still answers as the scan does.
+        let mut rng = Rng::new(11);
+        for _ in 0..500 {
+            let p = pos(LON0 + rng.range(-0.05, 0.05), LAT0 + rng.range(-0.04, 0.04));
+            let (x, y) = star.project(p);
+            assert_eq!(
+                star.signed_distance_m(p).to_bits(),
+                star.signed_distance_by_scan(x, y).to_bits()
+            );
+            assert_eq!(star.contains(p), star.contains_by_scan(x, y));
         }
     }
 }

@@ -581,11 +581,12 @@ fn sin(x: f64) -> f64 {
     sum
 }
 
-/// SplitMix64: tiny, seedable, and good enough to scatter vertices and points.
-struct Rng(u64);
+/// SplitMix64: tiny, seedable, and good enough to scatter vertices and points (and, in the
+/// geometry tests, shapes and queries).
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
@@ -598,16 +599,16 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+    pub(super) fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
 
     /// Uniform in 0..n (n > 0), by the multiply-high method (no modulo bias worth the name).
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 }
