@@ -5,9 +5,10 @@
 //! an unclosed ring. Distances are computed on a spherical earth in a local flat projection; see
 //! [`UnitShape`] for what exactly is computed and how wrong it can be.
 //!
-//! One file per concern: numbers (positions, accuracy, tolerance), boundaries
-//! and their GeoJSON, the projected shape, the index over all shapes, the verdict, and a
-//! synthetic county for benchmarks and tests.
+//! One file per concern: `position.rs` (positions, accuracy, tolerance), `boundary.rs` (boundaries
+//! and their GeoJSON), `shape.rs` (the projected shape), `edges.rs` (a shape's edge index),
+//! `index.rs` (the R-tree over all shapes), `verdict.rs` (the graded verdict) and `synthetic.rs`
+//! (a generated county for benchmarks and tests).
 
 mod boundary;
 mod edges;
