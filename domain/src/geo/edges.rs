@@ -217,18 +217,18 @@ impl EdgeIndex {
             let (gy0, gy1) = (self.rows.at(0), self.rows.at(rows));
             let mut bound2 = f64::INFINITY;
             if c_lo > 0 {
-                bound2 = bound2.min(rect_distance2(x, y, [gx0, gy0, bx0, gy1], slack));
+                bound2 = bound2.min(rect_distance2(x, y, [gx0, gy0, bx0, gy1]));
             }
             if c_hi + 1 < columns {
-                bound2 = bound2.min(rect_distance2(x, y, [bx1, gy0, gx1, gy1], slack));
+                bound2 = bound2.min(rect_distance2(x, y, [bx1, gy0, gx1, gy1]));
             }
             if r_lo > 0 {
-                bound2 = bound2.min(rect_distance2(x, y, [gx0, gy0, gx1, by0], slack));
+                bound2 = bound2.min(rect_distance2(x, y, [gx0, gy0, gx1, by0]));
             }
             if r_hi + 1 < rows {
-                bound2 = bound2.min(rect_distance2(x, y, [gx0, by1, gx1, gy1], slack));
+                bound2 = bound2.min(rect_distance2(x, y, [gx0, by1, gx1, gy1]));
             }
-            if bound2 >= best {
+            if no_nearer(bound2, best, slack) {
                 return best;
             }
             k += 1;
@@ -258,7 +258,7 @@ impl EdgeIndex {
             self.columns.at(c + 1),
             self.rows.at(r + 1),
         ];
-        if rect_distance2(x, y, cell, slack) >= best {
+        if no_nearer(rect_distance2(x, y, cell), best, slack) {
             return best;
         }
         list.iter()
@@ -278,18 +278,20 @@ impl EdgeIndex {
     }
 }
 
-/// Squared distance from (x, y) to a rectangle shrunk by nothing but lowered by `slack`: a lower
-/// bound on the squared distance to anything listed in it.
+/// Squared distance from (x, y) to a rectangle.
 #[inline(always)]
-fn rect_distance2(x: f64, y: f64, [x0, y0, x1, y1]: [f64; 4], slack: f64) -> f64 {
+fn rect_distance2(x: f64, y: f64, [x0, y0, x1, y1]: [f64; 4]) -> f64 {
     let dx = (x0 - x).max(x - x1).max(0.0);
     let dy = (y0 - y).max(y - y1).max(0.0);
-    let d = (dx * dx + dy * dy).sqrt() - slack;
-    if d > 0.0 {
-        d * d
-    } else {
-        0.0
-    }
+    dx * dx + dy * dy
+}
+
+/// Whether everything at squared distance `d2` or more, less `slack`, is no nearer than `best`:
+/// `√d2 − slack ≥ √best`, i.e. `d2 ≥ best + 2·slack·√best + slack²`, tested without a square
+/// root through `2·√best ≤ best + 1`.
+#[inline(always)]
+fn no_nearer(d2: f64, best: f64, slack: f64) -> bool {
+    d2 >= best + slack * (best + 1.0) + slack * slack
 }
 
 /// For every cell, the chessboard distance to the nearest cell that lists a segment (0 for one
