@@ -369,9 +369,11 @@ impl WriterThread {
         now: &Now,
         mode: Mode,
     ) -> Result<Vec<Answer>, Failure> {
+        let started = std::time::Instant::now();
         self.state
             .prefetch(&mut self.conn, record_items(requests))
             .map_err(Failure::Write)?;
+        tracing::trace!(micros = started.elapsed().as_micros() as u64, "prefetched");
         let mut answers = Vec::with_capacity(requests.len());
         for request in requests {
             answers.push(self.apply(request, now, mode)?);

@@ -226,13 +226,162 @@ fn insert_all<R: BulkRow>(conn: &mut DbConnection, rows: &[R]) -> StorageResult<
     Ok(())
 }
 
-/// `COPY <table> FROM STDIN (FORMAT binary)` of all rows, if there are any.
-macro_rules! copy_rows {
-    ($pg:expr, $table:expr, $rows:expr) => {
+/// On PostgreSQL, a table's rows as one `INSERT … SELECT * FROM unnest($1, $2, …)`: one bound
+/// array per column, so the statement is the same whatever the row count — prepared once, one
+/// round trip per table and group. (COPY costs two round trips and a setup each time, which
+/// outweighed its per-row speed at the group sizes single requests make.)
+macro_rules! pg_columns {
+    ($row:ty, $name:ident, $table:literal, [$($column:ident: $ty:ty),+ $(,)?]) => {
+        struct $name<'a> {
+            $($column: Vec<&'a <$ty as PgArrayElement>::Rust>,)+
+        }
+
+        impl<'a> $name<'a> {
+            fn of(rows: &'a [$row]) -> Self {
+                $name {
+                    $($column: rows.iter().map(|row| &row.$column).collect(),)+
+                }
+            }
+        }
+
+        impl QueryId for $name<'_> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl QueryFragment<diesel::pg::Pg> for $name<'_> {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> QueryResult<()> {
+                out.push_sql(concat!(
+                    "INSERT INTO ", $table, " (",
+                    pg_columns!(@names $($column),+),
+                    ") SELECT * FROM unnest("
+                ));
+                let mut first = true;
+                $(
+                    if !first {
+                        out.push_sql(", ");
+                    }
+                    first = false;
+                    out.push_bind_param::<diesel::sql_types::Array<$ty>, _>(&self.$column)?;
+                )+
+                let _ = first;
+                out.push_sql(")");
+                Ok(())
+            }
+        }
+
+        impl RunQueryDsl<diesel::PgConnection> for $name<'_> {}
+    };
+    (@names $first:ident $(, $rest:ident)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($rest))*)
+    };
+}
+
+/// How a column's Rust value is bound as an element of a PostgreSQL array.
+trait PgArrayElement {
+    type Rust: ?Sized;
+}
+impl PgArrayElement for BigInt {
+    type Rust = i64;
+}
+impl PgArrayElement for Integer {
+    type Rust = i32;
+}
+impl PgArrayElement for Double {
+    type Rust = f64;
+}
+impl PgArrayElement for Text {
+    type Rust = String;
+}
+impl PgArrayElement for Binary {
+    type Rust = Vec<u8>;
+}
+impl<T: PgArrayElement> PgArrayElement for Nullable<T>
+where
+    T::Rust: Sized,
+{
+    type Rust = Option<T::Rust>;
+}
+
+pg_columns!(LedgerRow, LedgerColumns, "ledger", [
+    seq: BigInt,
+    entry_id: Text,
+    kind: Text,
+    actor: Nullable<Text>,
+    unit_code: Nullable<Text>,
+    captured_at: BigInt,
+    received_at: BigInt,
+    body: Binary,
+    leaf_hash: Binary,
+    verdicts: Nullable<Text>,
+]);
+pg_columns!(PayloadRow, PayloadColumns, "ledger_payloads", [
+    seq: BigInt,
+    salt: Binary,
+    payload: Binary,
+]);
+pg_columns!(NodeRow, NodeColumns, "merkle_nodes", [level: Integer, idx: BigInt, hash: Binary]);
+pg_columns!(RecordRow, RecordColumns, "records", [
+    id: Text,
+    person_id: Text,
+    kind: Text,
+    seq: BigInt,
+    captured_at: BigInt,
+    content_hash: Binary,
+    unit_code: Nullable<Text>,
+    actual_unit_code: Nullable<Text>,
+    geo: Text,
+    roster: Text,
+    response: Text,
+    refers_to: Nullable<Text>,
+]);
+pg_columns!(FixRow, FixColumns, "fixes", [
+    seq: BigInt,
+    record_id: Text,
+    person_id: Text,
+    captured_at: BigInt,
+    lon: Double,
+    lat: Double,
+    sent_lon: Double,
+    sent_lat: Double,
+    accuracy_m: Double,
+]);
+pg_columns!(BindingRow, BindingColumns, "device_bindings", [
+    seq: BigInt,
+    person_id: Text,
+    device_id: Text,
+]);
+pg_columns!(RequestRow, RequestColumns, "requests", [
+    record_id: Text,
+    person_id: Text,
+    kind: Text,
+    refers_to: Nullable<Text>,
+    date_from: Nullable<Text>,
+    date_to: Nullable<Text>,
+    corrected_at: Nullable<BigInt>,
+    corrected_geo: Nullable<Text>,
+    status: Text,
+    decision_seq: Nullable<BigInt>,
+    decided_by: Nullable<Text>,
+    decided_at: Nullable<BigInt>,
+    decision_note: Nullable<Text>,
+    returned_on: Nullable<Text>,
+]);
+pg_columns!(DutyRow, DutyColumns, "duties", [
+    record_id: Text,
+    person_id: Text,
+    unit_code: Text,
+    day: Text,
+    seq: BigInt,
+]);
+
+macro_rules! insert_pg {
+    ($pg:expr, $columns:ident, $rows:expr) => {
         if !$rows.is_empty() {
-            diesel::copy_from($table)
-                .from_insertable($rows.as_slice())
-                .execute($pg)?;
+            $columns::of(&$rows).execute($pg)?;
         }
     };
 }
@@ -268,16 +417,15 @@ impl GroupRows {
 
     fn write_all(&self, conn: &mut DbConnection) -> StorageResult<()> {
         match conn {
-            // PostgreSQL: one COPY per table, each a single round trip whatever the row count.
             DbConnection::Postgres(pg) => {
-                copy_rows!(pg, ledger::table, self.ledger);
-                copy_rows!(pg, ledger_payloads::table, self.payloads);
-                copy_rows!(pg, merkle_nodes::table, self.nodes);
-                copy_rows!(pg, records::table, self.records);
-                copy_rows!(pg, fixes::table, self.fixes);
-                copy_rows!(pg, device_bindings::table, self.bindings);
-                copy_rows!(pg, requests::table, self.requests);
-                copy_rows!(pg, duties::table, self.duties);
+                insert_pg!(pg, LedgerColumns, self.ledger);
+                insert_pg!(pg, PayloadColumns, self.payloads);
+                insert_pg!(pg, NodeColumns, self.nodes);
+                insert_pg!(pg, RecordColumns, self.records);
+                insert_pg!(pg, FixColumns, self.fixes);
+                insert_pg!(pg, BindingColumns, self.bindings);
+                insert_pg!(pg, RequestColumns, self.requests);
+                insert_pg!(pg, DutyColumns, self.duties);
             }
             DbConnection::Sqlite(_) => {
                 insert_all(conn, &self.ledger)?;

@@ -141,15 +141,61 @@ pub(crate) struct KnownRecord {
     pub returned_on: Option<String>,
 }
 
+/// On PostgreSQL, the records with the given ids: the ids as a table to join, so that the plan
+/// is an index lookup per id however many there are (`id = ANY(…)` over thousands of ids scans
+/// the table). Planned afresh each time: a prepared statement's generic plan, made when the
+/// tables were still empty, can stay a scan of `records` long after the table has grown.
+struct PgRecordsById<'a> {
+    ids: &'a [String],
+}
+
+impl diesel::query_builder::QueryId for PgRecordsById<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for PgRecordsById<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgRecordsById<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        out.push_sql(
+            "SELECT r.id, r.person_id, r.kind, r.content_hash, r.response, p.salt, \
+             q.returned_on FROM unnest(",
+        );
+        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(self.ids)?;
+        out.push_sql(
+            ") AS wanted (id) JOIN records r ON r.id = wanted.id \
+             LEFT JOIN ledger_payloads p ON p.seq = r.seq \
+             LEFT JOIN requests q ON q.record_id = r.id",
+        );
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for PgRecordsById<'_> {}
+
 /// A stored record as a group's prefetch reads it.
-#[derive(Queryable)]
+#[derive(Queryable, QueryableByName)]
 struct PrefetchedRecord {
+    #[diesel(sql_type = diesel::sql_types::Text)]
     id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     person_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     kind: String,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
     content_hash: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     response: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Binary>)]
     salt: Option<Vec<u8>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     returned_on: Option<String>,
 }
 
@@ -410,20 +456,25 @@ impl JudgeState {
         if !ids.is_empty() {
             ids.sort_unstable();
             ids.dedup();
-            let rows: Vec<PrefetchedRecord> = records::table
-                .left_join(ledger_payloads::table.on(ledger_payloads::seq.eq(records::seq)))
-                .left_join(requests::table.on(requests::record_id.eq(records::id)))
-                .filter(records::id.eq_any(&ids))
-                .select((
-                    records::id,
-                    records::person_id,
-                    records::kind,
-                    records::content_hash,
-                    records::response,
-                    ledger_payloads::salt.nullable(),
-                    requests::returned_on.nullable(),
-                ))
-                .load(conn)?;
+            let rows: Vec<PrefetchedRecord> = match conn {
+                // The ids as a table to join, so that the plan is index lookups for each id
+                // however many there are; `id = ANY(…)` over thousands of ids scans the table.
+                DbConnection::Postgres(pg) => PgRecordsById { ids: &ids }.load(pg)?,
+                DbConnection::Sqlite(_) => records::table
+                    .left_join(ledger_payloads::table.on(ledger_payloads::seq.eq(records::seq)))
+                    .left_join(requests::table.on(requests::record_id.eq(records::id)))
+                    .filter(records::id.eq_any(&ids))
+                    .select((
+                        records::id,
+                        records::person_id,
+                        records::kind,
+                        records::content_hash,
+                        records::response,
+                        ledger_payloads::salt.nullable(),
+                        requests::returned_on.nullable(),
+                    ))
+                    .load(conn)?,
+            };
             for row in rows {
                 let record = KnownRecord {
                     person_id: row.person_id,
