@@ -26,7 +26,7 @@ pub use decisions::Decision;
 pub use pairings::NewPairing;
 pub use records::{BatchItem, RecordOutcome, Submitter};
 pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
-pub use state::FIX_WINDOW;
+pub use state::{DUTY_DAYS, FIX_WINDOW};
 
 use crate::error::{StorageError, StorageResult};
 use crate::merkle::StoredCheckpoint;

@@ -21,14 +21,20 @@ use fieldtrail_domain::flags::PriorFix;
 use fieldtrail_domain::geo::{Boundary, Position, ToleranceMeters, UnitIndex};
 use fieldtrail_domain::person::{PersonId, Role};
 use fieldtrail_domain::policy::{EffectivePolicy, PolicyOverrides};
-use fieldtrail_domain::record::{judge_fix, AssignedVillage, Fix, Flag, RecordSubmission, Verdict};
-use fieldtrail_domain::roster::{parse_date, ValidPeriod};
+use fieldtrail_domain::record::{
+    judge_fix, AssignedVillage, Fix, Flag, RecordBody, RecordSubmission, Verdict,
+};
+use fieldtrail_domain::roster::{county_date, format_date, parse_date, ValidPeriod};
 use fieldtrail_domain::unit::{UnitLevel, UnitPath};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
+
+/// Days of the duty rota kept in memory, back from today; a record captured before them (a very
+/// late sync) has its day's duty read with the group's prefetch.
+pub const DUTY_DAYS: i64 = 400;
 
 /// Fixes kept per person, the latest by capture time. `repeated_fix` compares against these;
 /// the previous fix of a record captured before all of them is read from the database.
@@ -266,8 +272,9 @@ pub(crate) struct JudgeState {
     fixes: HashMap<PersonId, FixWindow>,
     /// Windows a group has added to, to be trimmed once it is settled.
     touched: HashSet<PersonId>,
-    /// The first duty entry of each person and day.
+    /// The first duty entry of each person and day, for days from `duty_horizon` on.
     duties: HashMap<(PersonId, Date), String>,
+    duty_horizon: DutyHorizon,
     households: HashMap<Uuid, HouseholdInfo>,
     /// Households each cadre is paired with, and when.
     pairings: HashMap<PersonId, Vec<(Uuid, ValidPeriod)>>,
@@ -275,6 +282,28 @@ pub(crate) struct JudgeState {
     records: HashMap<String, KnownRecord>,
     attachments: HashSet<String>,
     earlier_fixes: HashMap<(PersonId, i64), KnownFix>,
+    earlier_duties: HashMap<(PersonId, Date), String>,
+}
+
+/// The first day of the duty rota the writer keeps in memory: [`DUTY_DAYS`] before today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct DutyHorizon(Date);
+
+impl DutyHorizon {
+    fn now() -> Self {
+        let today = county_date(OffsetDateTime::now_utc());
+        DutyHorizon(
+            today
+                .checked_sub(time::Duration::days(DUTY_DAYS))
+                .unwrap_or(today),
+        )
+    }
+}
+
+impl Default for DutyHorizon {
+    fn default() -> Self {
+        Self::now()
+    }
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StorageError {
@@ -363,6 +392,7 @@ impl JudgeState {
         }
 
         let duties: Vec<(String, String, String)> = duties::table
+            .filter(duties::day.ge(format_date(state.duty_horizon.0)))
             .order(duties::seq.asc())
             .select((duties::person_id, duties::day, duties::record_id))
             .load(conn)?;
@@ -437,10 +467,18 @@ impl JudgeState {
         self.records.clear();
         self.attachments.clear();
         self.earlier_fixes.clear();
+        self.earlier_duties.clear();
         let mut ids = Vec::new();
         let mut hashes = Vec::new();
         let mut earlier = Vec::new();
+        let mut earlier_duty_days = Vec::new();
         for (person, submission) in items {
+            if let RecordBody::Presence { .. } = submission.body {
+                let day = county_date(submission.captured_at.at());
+                if day < self.duty_horizon.0 {
+                    earlier_duty_days.push((person, day));
+                }
+            }
             ids.push(submission.id.to_string());
             if let Some(target) = submission.refers_to() {
                 ids.push(target.to_string());
@@ -497,6 +535,32 @@ impl JudgeState {
                 .load(conn)?;
             self.attachments.extend(known);
         }
+        if !earlier_duty_days.is_empty() {
+            // Rare too: a check-in from before the days the rota is kept for.
+            let persons: Vec<String> = earlier_duty_days
+                .iter()
+                .map(|(p, _)| p.to_string())
+                .collect();
+            let days: Vec<String> = earlier_duty_days
+                .iter()
+                .map(|(_, d)| format_date(*d))
+                .collect();
+            let rows: Vec<(String, String, String)> = duties::table
+                .filter(duties::person_id.eq_any(&persons))
+                .filter(duties::day.eq_any(&days))
+                .order(duties::seq.asc())
+                .select((duties::person_id, duties::day, duties::record_id))
+                .load(conn)?;
+            for (person, day, record_id) in rows {
+                let key = (
+                    stored_person_id(&person)?,
+                    parse_date(&day).map_err(|_| corrupt(format!("duty day {day}")))?,
+                );
+                if earlier_duty_days.contains(&key) {
+                    self.earlier_duties.entry(key).or_insert(record_id);
+                }
+            }
+        }
         for (person, at) in earlier {
             // Rare (a phone syncing records older than its person's whole window), so one
             // indexed read for each is cheaper than keeping every fix in memory.
@@ -545,7 +609,14 @@ impl JudgeState {
                     day,
                     record_id,
                 } => {
-                    self.duties.entry((person, day)).or_insert(record_id);
+                    // An older day is only for the rest of this group; later groups read it
+                    // from the database like any other day before the horizon.
+                    let days = if day >= self.duty_horizon.0 {
+                        &mut self.duties
+                    } else {
+                        &mut self.earlier_duties
+                    };
+                    days.entry((person, day)).or_insert(record_id);
                 }
                 Learned::Unit {
                     code,
@@ -595,12 +666,17 @@ impl JudgeState {
         }
     }
 
-    /// After a group has committed: windows back to their bound.
+    /// After a group has committed: windows back to their bound, and the duty rota to its days.
     pub(crate) fn settle(&mut self) {
         for person in self.touched.drain() {
             if let Some(window) = self.fixes.get_mut(&person) {
                 window.trim();
             }
+        }
+        let horizon = DutyHorizon::now();
+        if horizon > self.duty_horizon {
+            self.duty_horizon = horizon;
+            self.duties.retain(|(_, day), _| *day >= horizon.0);
         }
     }
 
@@ -721,7 +797,12 @@ impl JudgeState {
 
     /// The duty entry (its record id) that puts the person on duty on `day`.
     pub(crate) fn duty(&self, person: &PersonId, day: Date) -> Option<&str> {
-        self.duties.get(&(*person, day)).map(String::as_str)
+        let days = if day >= self.duty_horizon.0 {
+            &self.duties
+        } else {
+            &self.earlier_duties
+        };
+        days.get(&(*person, day)).map(String::as_str)
     }
 
     /// The person's fix before this one by capture time.

@@ -2,8 +2,9 @@
 //! cannot commit stores nothing; a group whose write fails is retried one by one so only the
 //! bad request fails; concurrent requests share groups and keep sequence numbers gap-free.
 
-use fieldtrail_tests::field::{check_in_at, record};
-use fieldtrail_tests::fixtures::{now_rfc3339, A_CENTRE};
+use fieldtrail_storage::writer::{DUTY_DAYS, FIX_WINDOW};
+use fieldtrail_tests::field::{captured_on, check_in_at, county_day, record, ymd};
+use fieldtrail_tests::fixtures::{now_rfc3339, rfc3339, A_CENTRE, TOWNSHIP, VILLAGE_A};
 use fieldtrail_tests::{both_backends, Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -281,7 +282,92 @@ fn concurrent_records_share_groups_and_keep_seqs_gap_free(backend: Backend) {
     );
 }
 
+fn a_late_check_in_finds_a_duty_older_than_the_rota_in_memory(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let admin = app.with_county();
+    let cadre = app.cadre_in_a(&admin, "cadre-long-ago");
+    let supervisor = app.supervisor(&admin, "super-long-ago", TOWNSHIP);
+    // A day before the duty rota the writer keeps in memory: its duty is read from the database
+    // by the group that needs it.
+    let day = county_day(-(DUTY_DAYS + 5));
+    let mut rota = record(
+        "duty",
+        json!({"person_id": cadre.id, "unit_code": VILLAGE_A, "date": ymd(day)}),
+    );
+    rota.as_object_mut().unwrap().remove("device_id");
+    app.submit_ok(&supervisor, &rota);
+    let late = check_in_at(A_CENTRE.0, A_CENTRE.1, 10.0, &captured_on(day));
+    let resp = app.submit_ok(&cadre.token, &late);
+    assert_eq!(resp.body["verdict"]["duty_id"], rota["id"], "{}", resp.text);
+    // The day after had no duty.
+    let next = check_in_at(
+        A_CENTRE.0,
+        A_CENTRE.1,
+        10.0,
+        &captured_on(day.next_day().unwrap()),
+    );
+    let resp = app.submit_ok(&cadre.token, &next);
+    assert!(
+        resp.body["verdict"].get("duty_id").is_none(),
+        "{}",
+        resp.text
+    );
+}
+
+fn a_late_fix_is_judged_against_the_fix_before_it_beyond_the_window(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let admin = app.with_county();
+    let cadre = app.cadre_in_a(&admin, "cadre-many-fixes");
+    // More fixes than the writer keeps per person, two minutes apart, a metre apart.
+    let t0 = time::OffsetDateTime::now_utc() - time::Duration::hours(24);
+    let count = FIX_WINDOW + 40;
+    let records: Vec<Value> = (0..count)
+        .map(|i| {
+            let at = t0 + time::Duration::minutes(2 * i as i64);
+            check_in_at(A_CENTRE.0 + 1e-5 * i as f64, A_CENTRE.1, 10.0, &rfc3339(at))
+        })
+        .collect();
+    let resp = app.post(
+        "/v1/records/batch",
+        Some(&cadre.token),
+        &json!({"records": records}),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    assert!(resp.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == 201 && r["body"]["flags"] == json!([])));
+    // A fix synced late, a minute after the 11th and 30 km away: the fix before it is one the
+    // writer no longer holds in memory, and it is still the one the speed is measured from.
+    let at = t0 + time::Duration::minutes(2 * 10 + 1);
+    let far = check_in_at(A_CENTRE.0, A_CENTRE.1 + 0.27, 10.0, &rfc3339(at));
+    let resp = app.submit_ok(&cadre.token, &far);
+    assert_eq!(
+        resp.body["flags"],
+        json!(["impossible_speed"]),
+        "{}",
+        resp.text
+    );
+    // Back where the 11th was, a minute after the far one: impossible again, measured from it.
+    let back_at = at + time::Duration::seconds(30);
+    let back = check_in_at(A_CENTRE.0 + 1e-4, A_CENTRE.1, 10.0, &rfc3339(back_at));
+    let resp = app.submit_ok(&cadre.token, &back);
+    assert_eq!(
+        resp.body["flags"],
+        json!(["impossible_speed"]),
+        "{}",
+        resp.text
+    );
+}
+
 both_backends!(
+    a_late_fix_is_judged_against_the_fix_before_it_beyond_the_window,
+    a_late_check_in_finds_a_duty_older_than_the_rota_in_memory,
     a_group_whose_commit_fails_answers_503_and_stores_nothing,
     a_failed_group_write_is_retried_one_by_one,
     concurrent_records_share_groups_and_keep_seqs_gap_free,
