@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod loadtest;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

@@ -29,6 +29,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Benchmark the Merkle tree: bulk-build N leaves in a scratch SQLite file, time proofs.
     BenchLedger(BenchArgs),
+    /// Drive a running server with generated cadre traffic; report throughput and latency.
+    Loadtest(fieldtrail_api::loadtest::LoadtestArgs),
 }
 
 #[derive(Args)]
@@ -157,6 +159,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export(args),
         Command::Verify(args) => verify(args),
         Command::BenchLedger(args) => bench_ledger(args),
+        Command::Loadtest(args) => fieldtrail_api::loadtest::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
