@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod bench;
+pub mod check_store;
 pub mod config;
 pub mod demo;
 pub mod error;

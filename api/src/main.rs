@@ -31,6 +31,17 @@ enum Command {
     BenchLedger(BenchArgs),
     /// Drive a running server with generated cadre traffic; report throughput and latency.
     Loadtest(fieldtrail_api::loadtest::LoadtestArgs),
+    /// Check a database directly: ledger seqs, Merkle leaves, records, fixes, payloads; exit 1 on damage.
+    CheckStore(CheckStoreArgs),
+}
+
+#[derive(Args)]
+struct CheckStoreArgs {
+    /// An acked log from `fieldtrail loadtest --acked-log`: each line must be stored as acknowledged.
+    #[arg(long)]
+    acked_log: Option<PathBuf>,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Args)]
@@ -160,6 +171,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify(args),
         Command::BenchLedger(args) => bench_ledger(args),
         Command::Loadtest(args) => fieldtrail_api::loadtest::main(&args),
+        Command::CheckStore(args) => check_store(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -303,6 +315,19 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{} check(s) failed", report.failures().len()))
+    }
+}
+
+fn check_store(args: CheckStoreArgs) -> Result<(), String> {
+    let config = config_from(args.storage, DEFAULT_BIND.to_owned());
+    let report = fieldtrail_api::check_store::run(&config.database_url(), args.acked_log.as_deref())
+        .map_err(|e| e.to_string())?;
+    print!("{}", fieldtrail_api::check_store::render(&report));
+    let failed = report.checks.iter().filter(|c| !c.passed()).count();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} check(s) failed"))
     }
 }
 

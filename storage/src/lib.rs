@@ -4,6 +4,7 @@
 mod db;
 mod error;
 mod field;
+pub mod integrity;
 pub mod merkle;
 pub mod models;
 pub mod reads;

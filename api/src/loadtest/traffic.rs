@@ -25,6 +25,12 @@ pub const BATCH_PATH: &str = "/v1/records/batch";
 /// The most records one batch may carry (the server's limit).
 pub const MAX_BATCH: usize = 500;
 
+/// A batch holds what was captured between this long ago …
+const BATCH_SPAN: Duration = Duration::hours(8);
+/// … and this long ago.
+const BATCH_MIN_AGE: Duration = Duration::minutes(1);
+/// Chance that a cadre moves to another place before a record.
+const MOVE: f64 = 0.03;
 /// Records kept per cadre as candidates for a resend.
 const RESEND_RING: usize = 8;
 /// Candidate positions computed per village and class.
@@ -266,9 +272,8 @@ impl VillageGeo {
         geo
     }
 
-    /// 75 % inside, 17 % near the edge, 8 % outside; a few metres of noise on top so that no
-    /// two fixes repeat exactly (a repeat is a flag of its own).
-    fn fix(&self, rng: &mut Rng) -> [f64; 2] {
+    /// Where a cadre goes next: 75 % deep inside, 17 % near the edge, 8 % outside.
+    fn place(&self, rng: &mut Rng) -> [f64; 2] {
         let roll = rng.float();
         let pool = if roll < 0.75 {
             &self.inside
@@ -277,13 +282,17 @@ impl VillageGeo {
         } else {
             &self.outside
         };
-        let p = *rng.pick(pool);
-        offset_m(
-            p,
-            (rng.float() - 0.5) * 6.0,
-            (rng.float() - 0.5) * 6.0,
-        )
+        *rng.pick(pool)
     }
+}
+
+/// A fix where the cadre is: a few metres of scatter, less than any two accuracy radii add up
+/// to, so that records sent in quick succession from one place never look like impossible
+/// speed, and no two repeat exactly (a repeat is a flag of its own).
+fn scatter(p: [f64; 2], rng: &mut Rng) -> [f64; 2] {
+    let angle = rng.float() * std::f64::consts::TAU;
+    let r = rng.float() * 4.0;
+    offset_m(p, r * angle.cos(), r * angle.sin())
 }
 
 /// Accuracy in metres, 5–200, most fixes good (as GNSS with a clear sky), a tail of poor ones.
@@ -300,6 +309,10 @@ pub struct CadreTraffic {
     geo: Arc<VillageGeo>,
     households: Vec<ReadyHousehold>,
     sent: VecDeque<Bytes>,
+    /// Where the cadre is now. Load compresses a cadre's day into seconds, so cadres stay put
+    /// and only now and then move on (or walk to a household): moving at all between two
+    /// records seconds apart is flagged as impossible speed, as it should be.
+    here: [f64; 2],
 }
 
 impl CadreTraffic {
@@ -311,6 +324,7 @@ impl CadreTraffic {
             geo,
             households: cadre.households.clone(),
             sent: VecDeque::with_capacity(RESEND_RING),
+            here: cadre.village.centre(),
         }
     }
 }
@@ -388,7 +402,8 @@ impl Generator {
         self.next = (self.next + 1) % self.cadres.len().max(1);
         match self.batch {
             None => {
-                let item = self.item(cadre, now, Duration::seconds(1), Duration::seconds(30));
+                let age = Duration::milliseconds(500 + (self.rng.float() * 4500.0) as i64);
+                let item = self.item(cadre, now - age);
                 Outgoing {
                     cadre,
                     path: SINGLE_PATH,
@@ -398,9 +413,18 @@ impl Generator {
                 }
             }
             Some(k) => {
-                // A phone coming back online: what it captured over the past hours.
-                let items: Vec<Item> = (0..k)
-                    .map(|_| self.item(cadre, now, Duration::minutes(1), Duration::hours(8)))
+                // A phone coming back online: what it captured over the past hours, oldest
+                // first, as its outbox holds them.
+                let span = (BATCH_SPAN - BATCH_MIN_AGE).whole_milliseconds() as f64;
+                let mut ages: Vec<Duration> = (0..k)
+                    .map(|_| {
+                        BATCH_MIN_AGE + Duration::milliseconds((self.rng.float() * span) as i64)
+                    })
+                    .collect();
+                ages.sort_unstable_by(|a, b| b.cmp(a));
+                let items: Vec<Item> = ages
+                    .into_iter()
+                    .map(|age| self.item(cadre, now - age))
                     .collect();
                 self.body.clear();
                 self.body.extend_from_slice(b"{\"records\":[");
@@ -424,7 +448,7 @@ impl Generator {
         }
     }
 
-    fn item(&mut self, cadre: usize, now: OffsetDateTime, min_age: Duration, max_age: Duration) -> Item {
+    fn item(&mut self, cadre: usize, captured_at: OffsetDateTime) -> Item {
         let sent = &self.cadres[cadre].sent;
         if !sent.is_empty() && self.rng.chance(self.resend_ratio) {
             let record = sent[self.rng.below(sent.len())].clone();
@@ -433,9 +457,7 @@ impl Generator {
                 resend: true,
             };
         }
-        let span = (max_age - min_age).whole_milliseconds().max(1) as f64;
-        let age = min_age + Duration::milliseconds((self.rng.float() * span) as i64);
-        let captured_at = now - age;
+        let now = OffsetDateTime::now_utc();
         let kind = self.kind(cadre);
         self.scratch.clear();
         self.write_record(cadre, kind, captured_at, now);
@@ -463,7 +485,10 @@ impl Generator {
 
     fn write_record(&mut self, cadre: usize, kind: Kind, captured_at: OffsetDateTime, now: OffsetDateTime) {
         let rng = &mut self.rng;
-        let c = &self.cadres[cadre];
+        let c = &mut self.cadres[cadre];
+        if rng.chance(MOVE) {
+            c.here = c.geo.place(rng);
+        }
         let out = &mut self.scratch;
         let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut id);
@@ -485,7 +510,7 @@ impl Generator {
         out.push(b'"');
         match kind {
             Kind::CheckIn => {
-                let p = c.geo.fix(rng);
+                let p = scatter(c.here, rng);
                 write_position(out, p, accuracy(rng), rng.chance(0.005));
                 if rng.chance(0.3) {
                     let _ = write!(out, ",\"note\":\"{}\"", rng.pick(&NOTES));
@@ -506,6 +531,7 @@ impl Generator {
                     r * angle.sin(),
                 );
                 let _ = write!(out, ",\"household_id\":\"{}\"", household.id);
+                c.here = p;
                 write_position(out, p, accuracy(rng), false);
                 let _ = write!(out, ",\"purpose\":\"{}\"", rng.pick(&PURPOSES));
                 if rng.chance(0.5) {
@@ -542,7 +568,7 @@ impl Generator {
                     out.push(b']');
                 }
                 if rng.chance(0.6) {
-                    let p = c.geo.fix(rng);
+                    let p = scatter(c.here, rng);
                     write_position(out, p, accuracy(rng), false);
                 }
             }
@@ -668,7 +694,7 @@ mod tests {
         let mut rng = Rng::new(5);
         let (mut inside, mut near, mut outside) = (0, 0, 0);
         for _ in 0..1000 {
-            let p = geo.fix(&mut rng);
+            let p = scatter(geo.place(&mut rng), &mut rng);
             let d = shape.signed_distance_m(Position::parse(p[0], p[1]).unwrap());
             if d.abs() <= 105.0 {
                 near += 1;
