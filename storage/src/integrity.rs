@@ -230,12 +230,7 @@ fn record_entries(conn: &mut DbConnection) -> StorageResult<Check> {
             .filter(ledger::kind.eq_any(kinds.clone()))
             .count()
             .get_result(conn)?;
-        check(
-            "record-entries",
-            RULE,
-            0,
-            format!("{total} record entries"),
-        )
+        check("record-entries", RULE, 0, format!("{total} record entries"))
     } else {
         check(
             "record-entries",
@@ -268,7 +263,12 @@ fn records_in_ledger(conn: &mut DbConnection) -> StorageResult<Check> {
     let bad: i64 = orphans().count().get_result(conn)?;
     let mut found = if bad == 0 {
         let total: i64 = records::table.count().get_result(conn)?;
-        check("records-in-ledger", RULE, 0, format!("{total} records rows"))
+        check(
+            "records-in-ledger",
+            RULE,
+            0,
+            format!("{total} records rows"),
+        )
     } else {
         check(
             "records-in-ledger",

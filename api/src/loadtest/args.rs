@@ -233,9 +233,25 @@ mod tests {
         assert_eq!(options.batch, None);
         assert_eq!(options.mix, Mix::default());
         let options = parse(&[
-            "--cadres", "7", "--villages", "3", "--duration", "2.5", "--concurrency", "4",
-            "--batch", "500", "--mix", "checkin=1,log=1", "--acked-log", "/tmp/a", "--json",
-            "--rate", "100", "--max-requests", "9",
+            "--cadres",
+            "7",
+            "--villages",
+            "3",
+            "--duration",
+            "2.5",
+            "--concurrency",
+            "4",
+            "--batch",
+            "500",
+            "--mix",
+            "checkin=1,log=1",
+            "--acked-log",
+            "/tmp/a",
+            "--json",
+            "--rate",
+            "100",
+            "--max-requests",
+            "9",
         ])
         .unwrap();
         assert_eq!((options.cadres, options.villages), (7, 3));

@@ -198,9 +198,7 @@ impl Client {
             .map(|t| bearer(t))
             .transpose()
             .map_err(|_| HttpError::BadUrl("a token that is not a header value".into()))?;
-        let bytes = body
-            .map(|b| Bytes::from(b.to_string()))
-            .unwrap_or_default();
+        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let path = self.target.path(path);
         self.send(method, &path, authorization.as_ref(), bytes)
             .await
@@ -229,7 +227,12 @@ mod tests {
         assert_eq!(t.url, "http://127.0.0.1:9/base");
         let t = Target::resolve("http://127.0.0.1").await.unwrap();
         assert_eq!(t.addr.port(), 80);
-        for bad in ["https://127.0.0.1:8080", "127.0.0.1:8080", "http://", "http://u@h:1"] {
+        for bad in [
+            "https://127.0.0.1:8080",
+            "127.0.0.1:8080",
+            "http://",
+            "http://u@h:1",
+        ] {
             assert!(
                 matches!(Target::resolve(bad).await, Err(HttpError::BadUrl(_))),
                 "{bad}"

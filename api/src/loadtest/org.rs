@@ -233,7 +233,9 @@ pub fn village_index(code: &str) -> Option<usize> {
     else {
         return None;
     };
-    if c == 0 || !(1..=TOWNSHIPS_PER_COUNTY).contains(&t) || !(1..=VILLAGES_PER_TOWNSHIP).contains(&v)
+    if c == 0
+        || !(1..=TOWNSHIPS_PER_COUNTY).contains(&t)
+        || !(1..=VILLAGES_PER_TOWNSHIP).contains(&v)
     {
         return None;
     }
@@ -553,8 +555,7 @@ mod tests {
             cadres: 48,
             households_per_cadre: 3,
         });
-        let villages: Vec<(&UnitPlan, UnitShape)> =
-            org.villages().map(|v| (v, shape(v))).collect();
+        let villages: Vec<(&UnitPlan, UnitShape)> = org.villages().map(|v| (v, shape(v))).collect();
         for township in org.units.iter().filter(|u| u.level == "township") {
             let township_shape = shape(township);
             let own: Vec<&(&UnitPlan, UnitShape)> = villages
@@ -590,7 +591,11 @@ mod tests {
         for (village, village_shape) in &villages {
             let [lon, lat] = village.centre();
             let centre = Position::parse(lon, lat).unwrap();
-            assert!(village_shape.signed_distance_m(centre) > 800.0, "{}", village.code);
+            assert!(
+                village_shape.signed_distance_m(centre) > 800.0,
+                "{}",
+                village.code
+            );
             assert!(county.contains(centre));
         }
         for household in &org.households {

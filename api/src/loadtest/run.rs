@@ -139,7 +139,10 @@ impl AckedLog {
         if lines.is_empty() {
             return Ok(());
         }
-        let mut file = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let result = file.write_all(lines);
         lines.clear();
         result.map_err(|source| LoadtestError::AckedLog {
@@ -387,7 +390,9 @@ impl Slot {
             .map(|rate| Duration::from_secs_f64(concurrency / rate));
         // Slots start spread over one interval so that paced requests do not arrive in waves.
         let mut due = self.started
-            + interval.map_or(Duration::ZERO, |i| i.mul_f64(self.index as f64 / concurrency));
+            + interval.map_or(Duration::ZERO, |i| {
+                i.mul_f64(self.index as f64 / concurrency)
+            });
         let mut pending: Option<Outgoing> = None;
         let mut failures = 0u32;
         let method = hyper::Method::POST;

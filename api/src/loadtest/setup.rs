@@ -232,7 +232,11 @@ async fn import_missing_units(
 ) -> Result<(), SetupError> {
     // Walk down from the roots: a child can only exist where its parent does.
     let mut existing = HashSet::new();
-    for county in organisation.units.iter().filter(|u| u.parent_code.is_none()) {
+    for county in organisation
+        .units
+        .iter()
+        .filter(|u| u.parent_code.is_none())
+    {
         let what = || format!("looking up unit {}", county.code);
         let answer = call(
             client,
@@ -461,12 +465,10 @@ async fn paired_households(
     // one is the k-th planned household and its location is known without another request.
     let planned = org::households_of(cadre, village, wanted.max(paired.len()));
     let mut ready = Vec::with_capacity(planned.len());
-    for (household, existing) in planned.iter().zip(
-        paired
-            .into_iter()
-            .map(Some)
-            .chain(std::iter::repeat(None)),
-    ) {
+    for (household, existing) in planned
+        .iter()
+        .zip(paired.into_iter().map(Some).chain(std::iter::repeat(None)))
+    {
         let id = match existing {
             Some(id) => id,
             None => {

@@ -360,7 +360,10 @@ mod tests {
         let json = sample().to_json();
         let object = json.as_object().unwrap();
         for (field, check) in [
-            ("target", serde_json::Value::is_string as fn(&serde_json::Value) -> bool),
+            (
+                "target",
+                serde_json::Value::is_string as fn(&serde_json::Value) -> bool,
+            ),
             ("duration_s", serde_json::Value::is_f64),
             ("concurrency", serde_json::Value::is_u64),
             ("batch", serde_json::Value::is_null),
@@ -381,7 +384,9 @@ mod tests {
             ("retries", serde_json::Value::is_u64),
             ("setup", serde_json::Value::is_object),
         ] {
-            let value = object.get(field).unwrap_or_else(|| panic!("{field} missing"));
+            let value = object
+                .get(field)
+                .unwrap_or_else(|| panic!("{field} missing"));
             assert!(check(value), "{field}: {value}");
         }
         assert_eq!(object.len(), 20, "undocumented members: {json}");

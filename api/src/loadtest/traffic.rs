@@ -66,13 +66,7 @@ const LOG_LINES: [&str; 8] = [
     "陪同农技员查看小麦长势。",
     "更新低保户动态管理台账。",
 ];
-const TASKS: [&str; 5] = [
-    "走访脱贫户",
-    "整理档案",
-    "召开会议",
-    "项目督导",
-    "政策宣讲",
-];
+const TASKS: [&str; 5] = ["走访脱贫户", "整理档案", "召开会议", "项目督导", "政策宣讲"];
 const TASK_STATUS: [&str; 3] = ["todo", "in_progress", "done"];
 
 /// The share of each record kind, as `--mix checkin=80,visit=10,log=10` gives it.
@@ -483,7 +477,13 @@ impl Generator {
         }
     }
 
-    fn write_record(&mut self, cadre: usize, kind: Kind, captured_at: OffsetDateTime, now: OffsetDateTime) {
+    fn write_record(
+        &mut self,
+        cadre: usize,
+        kind: Kind,
+        captured_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) {
         let rng = &mut self.rng;
         let c = &mut self.cadres[cadre];
         if rng.chance(MOVE) {
@@ -497,7 +497,10 @@ impl Generator {
             Kind::Visit => "household_visit",
             Kind::Log => "daily_log",
         };
-        let _ = write!(out, "{{\"id\":\"{id}\",\"kind\":\"{kind_name}\",\"captured_at\":\"");
+        let _ = write!(
+            out,
+            "{{\"id\":\"{id}\",\"kind\":\"{kind_name}\",\"captured_at\":\""
+        );
         write_time(out, captured_at);
         out.extend_from_slice(b"\",\"device_id\":\"");
         // Mostly the cadre's own, bound phone; now and then another one (a borrowed phone).
@@ -643,7 +646,10 @@ mod tests {
 
     #[test]
     fn mixes_parse_and_refuse_nonsense() {
-        assert_eq!("checkin=80,visit=10,log=10".parse::<Mix>(), Ok(Mix::default()));
+        assert_eq!(
+            "checkin=80,visit=10,log=10".parse::<Mix>(),
+            Ok(Mix::default())
+        );
         assert_eq!(
             "visit=1".parse::<Mix>(),
             Ok(Mix {
@@ -690,7 +696,11 @@ mod tests {
     fn fixes_fall_inside_near_and_outside_the_village() {
         let c = cadre();
         let geo = VillageGeo::new(&c.village, 9);
-        let shape = UnitShape::new(&Boundary::from_geojson(&c.village.geometry()).unwrap().unwrap());
+        let shape = UnitShape::new(
+            &Boundary::from_geojson(&c.village.geometry())
+                .unwrap()
+                .unwrap(),
+        );
         let mut rng = Rng::new(5);
         let (mut inside, mut near, mut outside) = (0, 0, 0);
         for _ in 0..1000 {
@@ -729,12 +739,25 @@ mod tests {
         for item in &first.items {
             g.acknowledged(0, item.record.clone());
         }
-        let acked: Vec<Bytes> = first.items.iter().rev().take(8).map(|i| i.record.clone()).collect();
+        let acked: Vec<Bytes> = first
+            .items
+            .iter()
+            .rev()
+            .take(8)
+            .map(|i| i.record.clone())
+            .collect();
         let second = g.next(now);
         let resends: Vec<&Item> = second.items.iter().filter(|i| i.resend).collect();
-        assert!(!resends.is_empty() && resends.len() < 25, "{}", resends.len());
+        assert!(
+            !resends.is_empty() && resends.len() < 25,
+            "{}",
+            resends.len()
+        );
         for item in resends {
-            assert!(acked.contains(&item.record), "a resend is an acked record, byte for byte");
+            assert!(
+                acked.contains(&item.record),
+                "a resend is an acked record, byte for byte"
+            );
         }
     }
 }
