@@ -73,9 +73,8 @@ pub fn run_until(
     ctrl_c: bool,
 ) -> Result<Report, LoadtestError> {
     options.validate().map_err(LoadtestError::Options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(options.threads.max(1))
-        .thread_name("loadtest")
+    // Setting up and the progress bar live here; the load itself runs on threads of its own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(LoadtestError::Runtime)?;
@@ -221,7 +220,7 @@ async fn drive(options: &Options, stop: Arc<AtomicBool>) -> Result<Report, Loadt
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     let concurrency = options.concurrency;
-    let mut slots = tokio::task::JoinSet::new();
+    let mut slots = Vec::with_capacity(concurrency);
     for j in 0..concurrency {
         // Each slot keeps to its own cadres, so a resend ring is only ever touched by one task.
         let mine: Vec<CadreTraffic> = if concurrency <= traffic.len() {
@@ -253,8 +252,9 @@ async fn drive(options: &Options, stop: Arc<AtomicBool>) -> Result<Report, Loadt
             started,
             deadline,
         };
-        slots.spawn(slot.run());
+        slots.push(slot);
     }
+    let threads = spawn_load_threads(slots, options.threads)?;
 
     let load_bar = bar(
         options,
@@ -282,16 +282,26 @@ async fn drive(options: &Options, stop: Arc<AtomicBool>) -> Result<Report, Loadt
 
     let mut total = SlotStats::new();
     let mut first_error = None;
-    while let Some(joined) = slots.join_next().await {
+    let finished = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|thread| thread.join())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|err| LoadtestError::Options(format!("waiting for the load threads: {err}")))?;
+    for joined in finished {
         match joined {
-            Ok((stats, result)) => {
-                total.merge(&stats);
-                if let (Err(err), None) = (result, &first_error) {
-                    first_error = Some(err);
+            Ok(results) => {
+                for (stats, result) in results {
+                    total.merge(&stats);
+                    if let (Err(err), None) = (result, &first_error) {
+                        first_error = Some(err);
+                    }
                 }
             }
-            Err(err) => {
-                first_error.get_or_insert(LoadtestError::Options(format!("a slot failed: {err}")));
+            Err(_) => {
+                first_error.get_or_insert(LoadtestError::Options("a load thread panicked".into()));
             }
         }
     }
@@ -314,6 +324,51 @@ async fn drive(options: &Options, stop: Arc<AtomicBool>) -> Result<Report, Loadt
         elapsed,
         setup_counts,
     ))
+}
+
+type SlotResult = (SlotStats, Result<(), LoadtestError>);
+
+/// Runs the slots on `threads` threads, each with a single-threaded runtime of its own, like
+/// wrk's threads with their own event loops: a slot's connection, timers and answers never
+/// wake another thread, which keeps the generator cheap beside the server it measures.
+fn spawn_load_threads(
+    slots: Vec<Slot>,
+    threads: usize,
+) -> Result<Vec<std::thread::JoinHandle<Vec<SlotResult>>>, LoadtestError> {
+    let threads = threads.clamp(1, slots.len().max(1));
+    let mut groups: Vec<Vec<Slot>> = (0..threads).map(|_| Vec::new()).collect();
+    for (k, slot) in slots.into_iter().enumerate() {
+        groups[k % threads].push(slot);
+    }
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(t, group)| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(LoadtestError::Runtime)?;
+            std::thread::Builder::new()
+                .name(format!("loadtest-{t}"))
+                .spawn(move || {
+                    runtime.block_on(async move {
+                        let mut running = tokio::task::JoinSet::new();
+                        for slot in group {
+                            running.spawn(slot.run());
+                        }
+                        let mut results = Vec::new();
+                        while let Some(joined) = running.join_next().await {
+                            results.push(joined.unwrap_or_else(|err| {
+                                let err = LoadtestError::Options(format!("a slot failed: {err}"));
+                                (SlotStats::new(), Err(err))
+                            }));
+                        }
+                        results
+                    })
+                })
+                .map_err(LoadtestError::Runtime)
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
