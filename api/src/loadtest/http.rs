@@ -225,7 +225,7 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Answer, HttpError> {
         let authorization = token
-            .map(|t| bearer(t))
+            .map(bearer)
             .transpose()
             .map_err(|_| HttpError::BadUrl("a token that is not a header value".into()))?;
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
