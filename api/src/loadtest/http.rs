@@ -65,13 +65,19 @@ impl Target {
         } else {
             format!("{authority}:80")
         };
-        let addr = tokio::net::lookup_host(&with_port)
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&with_port)
             .await
             .map_err(|source| HttpError::Resolve {
                 host: authority.to_owned(),
                 source,
             })?
-            .next()
+            .collect();
+        // `localhost` often resolves to ::1 first while servers bind 127.0.0.1.
+        let addr = addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .copied()
             .ok_or_else(bad)?;
         Ok(Target {
             url: url.trim_end_matches('/').to_owned(),

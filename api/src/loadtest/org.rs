@@ -9,6 +9,11 @@
 //! a second run with more `--cadres` or `--villages` create only what is missing, because units
 //! and people can never be changed once they are in the ledger.
 //!
+//! For a later run to reuse an organisation built some other way (e.g. through the ledger writer
+//! by an in-process filler), build it from these plans exactly: units by their codes, cadres with
+//! [`CADRE_PASSWORD`], each cadre's first assignment to its village, and each cadre's households
+//! paired in [`HouseholdPlan::index`] order (setup reads the k-th pairing as the k-th household).
+//!
 //! Layout: a grid of village cells (about 2.8 km × 2.8 km). A township is a fixed block of
 //! 4 × 3 cells and a county a fixed block of 6 × 5 townships; villages fill their township's
 //! cells in order, townships fill their county, counties lie side by side eastwards. Cell edges
@@ -18,6 +23,8 @@
 //! than 12 villages (only the last one can) are township land outside every village until a later
 //! run with more `--villages` fills them.
 
+use fieldtrail_domain::geo::Boundary;
+use fieldtrail_domain::unit::UnitLevel;
 use serde_json::{json, Value};
 
 /// The one password of every generated cadre; public on purpose, like the demo's.
@@ -85,6 +92,16 @@ impl UnitPlan {
     /// The boundary as a GeoJSON Polygon.
     pub fn geometry(&self) -> Value {
         json!({"type": "Polygon", "coordinates": [self.ring]})
+    }
+
+    /// The boundary as the domain type the writer takes (None only if the ring were invalid,
+    /// which the generator's tests rule out).
+    pub fn boundary(&self) -> Option<Boundary> {
+        Boundary::from_geojson(&self.geometry()).ok().flatten()
+    }
+
+    pub fn unit_level(&self) -> Option<UnitLevel> {
+        UnitLevel::parse(self.level).ok()
     }
 
     /// The unit as a feature of a `POST /v1/units/import` FeatureCollection.
@@ -473,13 +490,11 @@ fn block_ring(x0: usize, x1: usize, y0: usize, y1: usize) -> Vec<[f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fieldtrail_domain::geo::{Boundary, Position, UnitShape};
+    use fieldtrail_domain::geo::{Position, UnitShape};
 
     fn shape(unit: &UnitPlan) -> UnitShape {
-        let boundary = Boundary::from_geojson(&unit.geometry())
-            .expect("valid geometry")
-            .expect("a boundary");
-        UnitShape::new(&boundary)
+        assert!(unit.unit_level().is_some(), "{}", unit.level);
+        UnitShape::new(&unit.boundary().expect("a valid boundary"))
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use super::org::{mix64, UnitPlan};
 use super::setup::{ReadyCadre, ReadyHousehold};
 use bytes::Bytes;
-use fieldtrail_domain::geo::{Boundary, Position, UnitShape};
+use fieldtrail_domain::geo::{Position, UnitShape};
 use hyper::header::HeaderValue;
 use std::collections::VecDeque;
 use std::fmt;
@@ -193,10 +193,7 @@ fn offset_m(p: [f64; 2], east_m: f64, north_m: f64) -> [f64; 2] {
 impl VillageGeo {
     pub fn new(village: &UnitPlan, seed: u64) -> VillageGeo {
         let mut rng = Rng::new(seed);
-        let shape = Boundary::from_geojson(&village.geometry())
-            .ok()
-            .flatten()
-            .map(|b| UnitShape::new(&b));
+        let shape = village.boundary().map(|b| UnitShape::new(&b));
         let centre = village.centre();
         let ring = &village.ring;
         let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
