@@ -233,6 +233,25 @@ fn a_dead_server_is_counted_not_fatal(backend: Backend) {
     assert_eq!(acked_lines, report.acked);
 }
 
+/// `--rate` paces the load: the schedule allows at most rate × duration requests (plus one per
+/// connection at the start), however fast the server answers.
+#[test]
+fn rate_paces_the_requests() {
+    let app = TestApp::spawn(Backend::Sqlite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(&app, &dir.path().join("acked.log"));
+    options.max_requests = None;
+    options.duration = Duration::from_secs(2);
+    options.rate = Some(50.0);
+    options.concurrency = 4;
+    let report = loadtest::run(&options).unwrap();
+    assert!(report.requests > 0, "{report:?}");
+    assert!(report.requests <= 100 + 4, "{report:?}");
+    assert_eq!(report.rate, Some(50.0));
+    assert!(report.duration_s >= 1.9, "{report:?}");
+    assert_eq!(report.to_json()["rate"], 50.0);
+}
+
 both_backends!(
     single_records_are_acknowledged_and_stored_as_acked,
     a_second_run_reuses_the_organisation,
