@@ -68,6 +68,13 @@ fn loadtest_help_lists_every_flag_and_the_json_fields() {
             "loadtest --help lacks {flag}: {stdout}"
         );
     }
+    // The admin's password may come from the environment; help must not print it.
+    let output = Command::new(BIN)
+        .args(["loadtest", "--help"])
+        .env("FIELDTRAIL_ADMIN_PASSWORD", "secret-admin-pw")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("secret-admin-pw"));
     for field in [
         "requests_per_s",
         "records_per_s",

@@ -45,7 +45,7 @@ pub struct LoadtestArgs {
     #[arg(long)]
     pub admin: String,
     /// That admin's password.
-    #[arg(long, env = "FIELDTRAIL_ADMIN_PASSWORD")]
+    #[arg(long, env = "FIELDTRAIL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: String,
     /// Cadres to send as (created if missing).
     #[arg(long, default_value_t = 20)]

@@ -693,11 +693,7 @@ mod tests {
     fn fixes_fall_inside_near_and_outside_the_village() {
         let c = cadre();
         let geo = VillageGeo::new(&c.village, 9);
-        let shape = UnitShape::new(
-            &Boundary::from_geojson(&c.village.geometry())
-                .unwrap()
-                .unwrap(),
-        );
+        let shape = UnitShape::new(&c.village.boundary().unwrap());
         let mut rng = Rng::new(5);
         let (mut inside, mut near, mut outside) = (0, 0, 0);
         for _ in 0..1000 {
