@@ -164,7 +164,8 @@ impl Options {
                 return Err("--rate must be a positive number".into());
             }
         }
-        if self.duration.is_zero() && self.max_requests.is_none() {
+        // Every run is bounded in time, --max-requests or not.
+        if self.duration.is_zero() {
             return Err("--duration must be above 0".into());
         }
         Ok(())
@@ -271,6 +272,7 @@ mod tests {
         assert!(parse(&["--cadres", "0"]).is_err());
         assert!(parse(&["--rate", "-3"]).is_err());
         assert!(parse(&["--duration", "-1"]).is_err());
+        assert!(parse(&["--duration", "0", "--max-requests", "5"]).is_err());
         assert!(parse(&["--resend-percent", "120"]).is_err());
         assert!(parse(&["--mix", "hike=1"]).is_err());
     }
