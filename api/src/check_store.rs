@@ -20,6 +20,19 @@ pub enum CheckStoreError {
     },
 }
 
+/// `fieldtrail check-store`: prints the report; Err (exit status 1) when a check failed or the
+/// store could not be read.
+pub fn main(database_url: &str, acked_log: Option<&Path>) -> Result<(), String> {
+    let report = run(database_url, acked_log).map_err(|e| e.to_string())?;
+    print!("{}", render(&report));
+    let failed = report.checks.iter().filter(|c| !c.passed()).count();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} check(s) failed"))
+    }
+}
+
 /// One line of an acked log: `<record id> <seq> <leaf_hash hex>`.
 pub fn parse_acked_line(line: u64, text: &str) -> AckedLine {
     let malformed = |reason: &str| AckedLine::Malformed {

@@ -320,16 +320,7 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
 
 fn check_store(args: CheckStoreArgs) -> Result<(), String> {
     let config = config_from(args.storage, DEFAULT_BIND.to_owned());
-    let report =
-        fieldtrail_api::check_store::run(&config.database_url(), args.acked_log.as_deref())
-            .map_err(|e| e.to_string())?;
-    print!("{}", fieldtrail_api::check_store::render(&report));
-    let failed = report.checks.iter().filter(|c| !c.passed()).count();
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(format!("{failed} check(s) failed"))
-    }
+    fieldtrail_api::check_store::main(&config.database_url(), args.acked_log.as_deref())
 }
 
 fn bench_ledger(args: BenchArgs) -> Result<(), String> {
