@@ -29,8 +29,8 @@ pub const MAX_BATCH: usize = 500;
 const BATCH_SPAN: Duration = Duration::hours(8);
 /// … and this long ago.
 const BATCH_MIN_AGE: Duration = Duration::minutes(1);
-/// Chance that a cadre moves to another place before a record.
-const MOVE: f64 = 0.03;
+/// How long a cadre stays at one place, in captured time.
+const STAY_SECONDS: i64 = 600;
 /// Records kept per cadre as candidates for a resend.
 const RESEND_RING: usize = 8;
 /// Candidate positions computed per village and class.
@@ -263,17 +263,17 @@ impl VillageGeo {
         geo
     }
 
-    /// Where a cadre goes next: 75 % deep inside, 17 % near the edge, 8 % outside.
-    fn place(&self, rng: &mut Rng) -> [f64; 2] {
-        let roll = rng.float();
-        let pool = if roll < 0.75 {
-            &self.inside
-        } else if roll < 0.92 {
-            &self.near
-        } else {
-            &self.outside
+    /// Place number `k` of a pool class picked by `h`: 60 % deep inside, 15 % near the edge,
+    /// 7 % outside; the rest (None) is at one of the cadre's households.
+    fn place(&self, h: u64) -> Option<[f64; 2]> {
+        let roll = (h % 100) as u32;
+        let pool = match roll {
+            0..=59 => &self.inside,
+            60..=74 => &self.near,
+            75..=81 => &self.outside,
+            _ => return None,
         };
-        *rng.pick(pool)
+        Some(pool[((h >> 8) as usize) % pool.len()])
     }
 }
 
@@ -300,10 +300,14 @@ pub struct CadreTraffic {
     geo: Arc<VillageGeo>,
     households: Vec<ReadyHousehold>,
     sent: VecDeque<Bytes>,
-    /// Where the cadre is now. Load compresses a cadre's day into seconds, so cadres stay put
-    /// and only now and then move on (or walk to a household): moving at all between two
-    /// records seconds apart is flagged as impossible speed, as it should be.
-    here: [f64; 2],
+    /// Seeds where the cadre is when (see [`CadreTraffic::whereabouts`]).
+    seed: u64,
+}
+
+/// Where a cadre is at some moment: a spot, and the household there if it is one.
+struct Whereabouts {
+    spot: [f64; 2],
+    household: Option<usize>,
 }
 
 impl CadreTraffic {
@@ -315,9 +319,44 @@ impl CadreTraffic {
             geo,
             households: cadre.households.clone(),
             sent: VecDeque::with_capacity(RESEND_RING),
-            here: cadre.village.centre(),
+            seed: mix64(cadre.index as u64 ^ 0x7768_6572_6520_6174),
         }
     }
+
+    /// Where the cadre is at `at`: a function of the captured time, not of sending order, so
+    /// that a cadre's records sorted by time — as the server compares them for impossible speed —
+    /// move only from one stay of ten minutes to the next, however fast load compresses them and
+    /// however a batch spreads them over past hours. Within a stay every fix lies within metres
+    /// of one spot.
+    fn whereabouts(&self, at: OffsetDateTime) -> Whereabouts {
+        let stay = at.unix_timestamp().div_euclid(STAY_SECONDS) as u64;
+        let h = mix64(self.seed ^ stay.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        match (self.geo.place(h), self.households.is_empty()) {
+            (Some(spot), _) => Whereabouts {
+                spot,
+                household: None,
+            },
+            (None, true) => Whereabouts {
+                spot: self.geo.inside[((h >> 8) as usize) % self.geo.inside.len()],
+                household: None,
+            },
+            (None, false) => {
+                let k = ((h >> 8) as usize) % self.households.len();
+                let house = &self.households[k];
+                // Standing at the door: up to 30 m from where the household is registered.
+                let angle = unit(h >> 20) * std::f64::consts::TAU;
+                let r = unit(h >> 40) * 30.0;
+                Whereabouts {
+                    spot: offset_m([house.lon, house.lat], r * angle.cos(), r * angle.sin()),
+                    household: Some(k),
+                }
+            }
+        }
+    }
+}
+
+fn unit(bits: u64) -> f64 {
+    (bits & 0xf_ffff) as f64 / f64::from(0x10_0000)
 }
 
 /// One record of a request: its exact bytes, and whether it is a deliberate resend.
@@ -482,10 +521,8 @@ impl Generator {
         now: OffsetDateTime,
     ) {
         let rng = &mut self.rng;
-        let c = &mut self.cadres[cadre];
-        if rng.chance(MOVE) {
-            c.here = c.geo.place(rng);
-        }
+        let c = &self.cadres[cadre];
+        let whereabouts = c.whereabouts(captured_at);
         let out = &mut self.scratch;
         let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut id);
@@ -500,8 +537,9 @@ impl Generator {
         );
         write_time(out, captured_at);
         out.extend_from_slice(b"\",\"device_id\":\"");
-        // Mostly the cadre's own, bound phone; now and then another one (a borrowed phone).
-        let device = if rng.chance(0.02) {
+        // Mostly the cadre's own phone; now and then a borrowed one, but never for a cadre's
+        // first records of a run, since the server binds the phone a cadre first uses.
+        let device = if !c.sent.is_empty() && rng.chance(0.02) {
             &c.other_device
         } else {
             &c.device_id
@@ -510,29 +548,21 @@ impl Generator {
         out.push(b'"');
         match kind {
             Kind::CheckIn => {
-                let p = scatter(c.here, rng);
+                let p = scatter(whereabouts.spot, rng);
                 write_position(out, p, accuracy(rng), rng.chance(0.005));
                 if rng.chance(0.3) {
                     let _ = write!(out, ",\"note\":\"{}\"", rng.pick(&NOTES));
                 }
             }
             Kind::Visit => {
-                let household = rng.pick(&c.households);
-                // Mostly at the door, sometimes from down the road.
-                let r = if rng.chance(0.7) {
-                    rng.float() * 60.0
-                } else {
-                    60.0 + rng.float() * 340.0
+                // At a household, the visit is to it; elsewhere the cadre files the visit from
+                // where they are, which the household check will show.
+                let household = match whereabouts.household {
+                    Some(k) => &c.households[k],
+                    None => rng.pick(&c.households),
                 };
-                let angle = rng.float() * std::f64::consts::TAU;
-                let p = offset_m(
-                    [household.lon, household.lat],
-                    r * angle.cos(),
-                    r * angle.sin(),
-                );
                 let _ = write!(out, ",\"household_id\":\"{}\"", household.id);
-                c.here = p;
-                write_position(out, p, accuracy(rng), false);
+                write_position(out, scatter(whereabouts.spot, rng), accuracy(rng), false);
                 let _ = write!(out, ",\"purpose\":\"{}\"", rng.pick(&PURPOSES));
                 if rng.chance(0.5) {
                     let _ = write!(out, ",\"notes\":\"{}\"", rng.pick(&LOG_LINES));
@@ -568,7 +598,7 @@ impl Generator {
                     out.push(b']');
                 }
                 if rng.chance(0.6) {
-                    let p = scatter(c.here, rng);
+                    let p = scatter(whereabouts.spot, rng);
                     write_position(out, p, accuracy(rng), false);
                 }
             }
@@ -690,14 +720,18 @@ mod tests {
     }
 
     #[test]
-    fn fixes_fall_inside_near_and_outside_the_village() {
+    fn places_fall_inside_near_and_outside_the_village() {
         let c = cadre();
         let geo = VillageGeo::new(&c.village, 9);
         let shape = UnitShape::new(&c.village.boundary().unwrap());
         let mut rng = Rng::new(5);
-        let (mut inside, mut near, mut outside) = (0, 0, 0);
-        for _ in 0..1000 {
-            let p = scatter(geo.place(&mut rng), &mut rng);
+        let (mut inside, mut near, mut outside, mut households) = (0, 0, 0, 0);
+        for k in 0..1000u64 {
+            let Some(spot) = geo.place(mix64(k)) else {
+                households += 1;
+                continue;
+            };
+            let p = scatter(spot, &mut rng);
             let d = shape.signed_distance_m(Position::parse(p[0], p[1]).unwrap());
             if d.abs() <= 105.0 {
                 near += 1;
@@ -707,9 +741,59 @@ mod tests {
                 outside += 1;
             }
         }
-        assert!(inside > 600, "{inside}");
-        assert!(near > 120, "{near}");
+        assert!(inside > 500, "{inside}");
+        assert!(near > 100, "{near}");
         assert!(outside > 40, "{outside}");
+        assert!(households > 120, "{households}");
+    }
+
+    fn fix_of(record: &Value) -> Option<Position> {
+        let p = &record["position"];
+        Some(Position::parse(p["lon"].as_f64()?, p["lat"].as_f64()?).unwrap())
+    }
+
+    /// Sorted by captured time, a cadre's fixes stay within metres of each other (less than two
+    /// accuracy radii) except where one ten-minute stay ends and the next begins: records sent in
+    /// quick succession are not impossible speed.
+    #[test]
+    fn fixes_move_only_between_stays() {
+        let mut g = generator(Mix::default(), Some(400), 0.0);
+        let now = OffsetDateTime::now_utc();
+        let out = g.next(now);
+        let body = parse(&out.body);
+        let mut fixes: Vec<(OffsetDateTime, Position)> = body["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| {
+                let at =
+                    fieldtrail_domain::canonical::parse_rfc3339(r["captured_at"].as_str()?).ok()?;
+                Some((at, fix_of(r)?))
+            })
+            .collect();
+        fixes.sort_by_key(|(at, _)| *at);
+        let (mut still, mut moves) = (0, 0);
+        for pair in fixes.windows(2) {
+            let same_stay = pair[0].0.unix_timestamp().div_euclid(STAY_SECONDS)
+                == pair[1].0.unix_timestamp().div_euclid(STAY_SECONDS);
+            let d = fieldtrail_domain::geo::distance_m(pair[0].1, pair[1].1);
+            if same_stay {
+                assert!(d < 9.0, "{d} m within one stay");
+                still += 1;
+            } else {
+                moves += 1;
+            }
+        }
+        assert!(still > moves * 3, "{still} {moves}");
+        // Single records captured now all fall in the same stay or two.
+        let mut single = generator(Mix::default(), None, 0.0);
+        let first = fix_of(&parse(&single.next(now).body));
+        for _ in 0..200 {
+            if let (Some(a), Some(b)) = (first, fix_of(&parse(&single.next(now).body))) {
+                let d = fieldtrail_domain::geo::distance_m(a, b);
+                assert!(d < 9.0 || now.unix_timestamp() % STAY_SECONDS < 6, "{d}");
+            }
+        }
     }
 
     #[test]
