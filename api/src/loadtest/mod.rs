@@ -7,12 +7,14 @@
 //! - `org.rs`: the organisation as plain data, independent of HTTP
 //! - `setup.rs`: bringing that organisation onto a server, creating only what is missing
 //! - `traffic.rs`: the records cadres send
+//! - `places.rs`: where cadres are when they send them
 //! - `http.rs`: the lean HTTP/1.1 client
 //! - `stats.rs`: counters, latency histogram and the [`Report`]
 
 pub mod args;
 pub mod http;
 pub mod org;
+pub mod places;
 pub mod run;
 pub mod setup;
 pub mod stats;

@@ -10,9 +10,10 @@
 use super::args::{LoadtestArgs, Options};
 use super::http::{bearer, Answer, Client, HttpError, Target};
 use super::org::{OrgSpec, Organisation};
+use super::places::VillageGeo;
 use super::setup::{self, SetupError};
 use super::stats::{Report, RunShape, SlotStats};
-use super::traffic::{CadreTraffic, Generator, Outgoing, VillageGeo, BATCH_PATH};
+use super::traffic::{CadreTraffic, Generator, Outgoing, BATCH_PATH};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use std::collections::HashMap;
