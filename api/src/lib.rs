@@ -4,11 +4,13 @@
 pub mod attachments;
 pub mod auth;
 pub mod bench;
+pub mod check_store;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod loadtest;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

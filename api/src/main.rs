@@ -29,6 +29,19 @@ enum Command {
     Verify(VerifyArgs),
     /// Benchmark the Merkle tree: bulk-build N leaves in a scratch SQLite file, time proofs.
     BenchLedger(BenchArgs),
+    /// Drive a running server with generated cadre traffic; report throughput and latency.
+    Loadtest(fieldtrail_api::loadtest::LoadtestArgs),
+    /// Check a database directly: ledger seqs, Merkle leaves, records, fixes, payloads; exit 1 on damage.
+    CheckStore(CheckStoreArgs),
+}
+
+#[derive(Args)]
+struct CheckStoreArgs {
+    /// An acked log from `fieldtrail loadtest --acked-log`: each line must be stored as acknowledged.
+    #[arg(long)]
+    acked_log: Option<PathBuf>,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Args)]
@@ -163,6 +176,8 @@ fn main() -> ExitCode {
         Command::Export(args) => export(args),
         Command::Verify(args) => verify(args),
         Command::BenchLedger(args) => bench_ledger(args),
+        Command::Loadtest(args) => fieldtrail_api::loadtest::main(&args),
+        Command::CheckStore(args) => check_store(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -307,6 +322,11 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
     } else {
         Err(format!("{} check(s) failed", report.failures().len()))
     }
+}
+
+fn check_store(args: CheckStoreArgs) -> Result<(), String> {
+    let config = config_from(args.storage, DEFAULT_BIND.to_owned());
+    fieldtrail_api::check_store::main(&config.database_url(), args.acked_log.as_deref())
 }
 
 fn bench_ledger(args: BenchArgs) -> Result<(), String> {

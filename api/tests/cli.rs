@@ -28,6 +28,11 @@ fn every_subcommand_has_help() {
         (vec!["export", "--help"], "--out"),
         (vec!["verify", "--help"], "--since"),
         (vec!["bench-ledger", "--help"], "--entries"),
+        (vec!["--help"], "loadtest"),
+        (vec!["--help"], "check-store"),
+        (vec!["check-store", "--help"], "--acked-log"),
+        (vec!["check-store", "--help"], "--database-url"),
+        (vec!["check-store", "--help"], "--data-dir"),
     ] {
         let (ok, stdout, _) = run(&args);
         assert!(ok, "{args:?} failed");
@@ -36,6 +41,115 @@ fn every_subcommand_has_help() {
             "{args:?} does not mention {expect}: {stdout}"
         );
     }
+}
+
+/// The flag set of `loadtest` is a contract: scripts call it by these names.
+#[test]
+fn loadtest_help_lists_every_flag_and_the_json_fields() {
+    let (ok, stdout, _) = run(&["loadtest", "--help"]);
+    assert!(ok);
+    for flag in [
+        "--target",
+        "--admin",
+        "--admin-password",
+        "--cadres",
+        "--villages",
+        "--duration",
+        "--concurrency",
+        "--batch",
+        "--mix",
+        "--acked-log",
+        "--json",
+        "--rate",
+        "--max-requests",
+    ] {
+        assert!(
+            stdout.contains(flag),
+            "loadtest --help lacks {flag}: {stdout}"
+        );
+    }
+    // The admin's password may come from the environment; help must not print it.
+    let output = Command::new(BIN)
+        .args(["loadtest", "--help"])
+        .env("FIELDTRAIL_ADMIN_PASSWORD", "secret-admin-pw")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("secret-admin-pw"));
+    for field in [
+        "requests_per_s",
+        "records_per_s",
+        "latency_ms",
+        "transport_errors",
+        "resends",
+        "<record id> <seq> <leaf_hash hex>",
+    ] {
+        assert!(
+            stdout.contains(field),
+            "loadtest --help does not document {field}"
+        );
+    }
+}
+
+/// check-store on a data dir: a fresh store passes, a deleted payload row fails and is named,
+/// and a missing database is an error rather than a pass.
+#[test]
+fn check_store_passes_a_fresh_store_and_names_a_missing_payload() {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (ok, _, stderr) = run(&[
+        "bootstrap",
+        "--username",
+        "chief",
+        "--password",
+        "long-enough-pw",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = run(&["check-store", "--data-dir", data_dir]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("ok      ledger-seqs"), "{stdout}");
+    assert!(stdout.ends_with("STORE OK\n"), "{stdout}");
+
+    let acked = dir.path().join("acked.log");
+    std::fs::write(
+        &acked,
+        format!(
+            "0190f1a4-3c55-7d2e-9e1f-2a5b7c9d0e11 1 {}\n",
+            "0".repeat(64)
+        ),
+    )
+    .unwrap();
+    let (ok, stdout, _) = run(&[
+        "check-store",
+        "--data-dir",
+        data_dir,
+        "--acked-log",
+        acked.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok,
+        "an acknowledged record that is not stored passed: {stdout}"
+    );
+    assert!(stdout.contains("FAILED  acked"), "{stdout}");
+
+    let url = dir.path().join("fieldtrail.sqlite");
+    fieldtrail_storage::db_connect(url.to_str().unwrap())
+        .unwrap()
+        .batch_execute("DELETE FROM ledger_payloads WHERE seq = 1")
+        .unwrap();
+    let (ok, stdout, stderr) = run(&["check-store", "--data-dir", data_dir]);
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains("FAILED  payloads"), "{stdout}");
+    assert!(stdout.contains("        seq 1"), "{stdout}");
+    assert!(stdout.ends_with("STORE DAMAGED\n"), "{stdout}");
+    assert!(stderr.contains("1 check(s) failed"), "{stderr}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = run(&["check-store", "--data-dir", empty.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("no database"), "{stderr}");
 }
 
 #[test]

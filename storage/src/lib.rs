@@ -3,6 +3,7 @@
 
 mod db;
 mod error;
+pub mod integrity;
 pub mod merkle;
 pub mod models;
 mod policies;

@@ -269,6 +269,12 @@ impl TestApp {
         (status, content_type, bytes)
     }
 
+    /// Stops the server at once (connections are dropped, as when the process dies) and keeps
+    /// its database for inspection.
+    pub fn stop(&self) {
+        drop(self.handle.stop(false));
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

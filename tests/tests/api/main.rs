@@ -4,6 +4,7 @@
 mod attachments;
 mod auth;
 mod batch;
+mod check_store;
 mod checkin;
 mod crs;
 mod decisions;
@@ -11,6 +12,7 @@ mod flags;
 mod health;
 mod kinds;
 mod ledger;
+mod loadtest;
 mod openapi;
 mod pairings;
 mod policy;
