@@ -292,10 +292,14 @@ fn records_in_ledger(conn: &mut DbConnection) -> StorageResult<Check> {
 }
 
 fn fixes_have_records(conn: &mut DbConnection) -> StorageResult<Check> {
-    const RULE: &str = "every fixes row belongs to a stored record";
+    const RULE: &str = "every fixes row belongs to a stored record, under its seq";
     let orphans = || {
         fixes::table
-            .left_join(records::table.on(records::id.eq(fixes::record_id)))
+            .left_join(
+                records::table.on(records::seq
+                    .eq(fixes::seq)
+                    .and(records::id.eq(fixes::record_id))),
+            )
             .filter(records::id.is_null())
     };
     let bad: i64 = orphans().count().get_result(conn)?;

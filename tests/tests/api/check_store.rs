@@ -97,8 +97,9 @@ fn a_clean_store_passes_and_damage_is_named(backend: Backend) {
 
     // A fix of a record that was never stored.
     app.sql(
-        "INSERT INTO fixes (record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, accuracy_m) \
-         VALUES ('0190f1a4-3c55-7d2e-9e1f-2a5b7c9d0e11', 'nobody', 1, 117.3, 33.4, 117.3, 33.4, 10.0)",
+        "INSERT INTO fixes (seq, record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, \
+         accuracy_m) VALUES (999999, '0190f1a4-3c55-7d2e-9e1f-2a5b7c9d0e11', 'nobody', 1, 117.3, \
+         33.4, 117.3, 33.4, 10.0)",
     )
     .unwrap();
     let report = check(&app, &acked);
