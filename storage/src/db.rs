@@ -179,4 +179,109 @@ mod tests {
         }
         std::fs::remove_dir_all(dir).ok();
     }
+
+    /// One check-in as the writer stores it, written directly: enough for the latest
+    /// migration's down.sql to rebuild what it moved (the stored answer).
+    const ONE_RECORD: &str = "\
+        INSERT INTO units (code, name, level, path, tolerance_m, seq) \
+            VALUES ('u1', 'U', 'village', '/u1/', 20, 1); \
+        INSERT INTO people (id, username, password_hash, display_name, role, unit_code, unit_path, seq) \
+            VALUES ('p1', 'cadre', 'x', 'C', 'cadre', 'u1', '/u1/', 2); \
+        INSERT INTO ledger (seq, entry_id, kind, actor, unit_code, captured_at, received_at, body, \
+            leaf_hash, verdicts) VALUES (3, 'e3', 'check_in', 'p1', 'u1', 1764000000000000, \
+            1764000000123456, 'x', 'ab', '{\"flags\":[\"late_sync\"],\"verdict\":{\"geo\":\"inside\"}}'); \
+        INSERT INTO ledger_payloads (seq, salt, payload) VALUES (3, 's', 'p'); \
+        INSERT INTO records (seq, id, person_id, kind, captured_at, content_hash, geo, roster) \
+            VALUES (3, 'r3', 'p1', 'check_in', 1764000000000000, 'h', 'inside', 'assigned'); \
+        INSERT INTO fixes (seq, record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, \
+            accuracy_m) VALUES (3, 'r3', 'p1', 1764000000000000, 116.9, 34.2, 116.9, 34.2, 10);";
+
+    /// The answer the latest down.sql put back into records.response.
+    fn rebuilt_answer(conn: &mut DbConnection) -> serde_json::Value {
+        let text: String = diesel::dsl::sql::<diesel::sql_types::Text>(
+            "SELECT response FROM records WHERE id = 'r3'",
+        )
+        .get_result(conn)
+        .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn expected_answer() -> serde_json::Value {
+        serde_json::json!({
+            "id": "r3", "kind": "check_in", "seq": 3, "leaf_index": 2, "leaf_hash": "ab",
+            "received_at": "2025-11-24T16:00:00.123456Z",
+            "verdict": {"geo": "inside"}, "flags": ["late_sync"],
+        })
+    }
+
+    #[test]
+    fn sqlite_write_path_migration_reverts_with_data() {
+        let dir = std::env::temp_dir().join(format!("ft-mig-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = dir.join("db.sqlite").to_string_lossy().into_owned();
+        let mut conn = establish(&url).unwrap();
+        run_migrations(&mut conn).unwrap();
+        conn.batch_execute(
+            &ONE_RECORD
+                .replace("'x', 'ab'", "X'00', X'ab'")
+                .replace("'s', 'p'", "X'00', X'00'")
+                .replace("'h'", "X'00'"),
+        )
+        .unwrap();
+        if let DbConnection::Sqlite(inner) = &mut conn {
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        assert_eq!(rebuilt_answer(&mut conn), expected_answer());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn postgres_migrations_revert_cleanly_with_data() {
+        let Ok(admin) = std::env::var("FIELDTRAIL_TEST_PG_URL") else {
+            assert!(
+                std::env::var("FIELDTRAIL_REQUIRE_PG").as_deref() != Ok("1"),
+                "FIELDTRAIL_REQUIRE_PG=1 but FIELDTRAIL_TEST_PG_URL is not set"
+            );
+            return;
+        };
+        let name = format!("fieldtrail_mig_{}", uuid::Uuid::new_v4().simple());
+        let mut server = establish(&admin).unwrap();
+        server
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let result = std::panic::catch_unwind(|| {
+            let mut conn = establish(&url).unwrap();
+            run_migrations(&mut conn).unwrap();
+            conn.batch_execute(
+                &ONE_RECORD
+                    .replace("'x', 'ab'", "'\\x00', '\\xab'")
+                    .replace("'s', 'p'", "'\\x00', '\\x00'")
+                    .replace("'h'", "'\\x00'"),
+            )
+            .unwrap();
+            let DbConnection::Postgres(inner) = &mut conn else {
+                unreachable!("a postgres:// URL")
+            };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            assert_eq!(rebuilt_answer(&mut conn), expected_answer());
+            let DbConnection::Postgres(inner) = &mut conn else {
+                unreachable!("a postgres:// URL")
+            };
+            inner.revert_all_migrations(POSTGRES_MIGRATIONS).unwrap();
+            let left: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' \
+                 AND tablename <> '__diesel_schema_migrations'",
+            )
+            .get_result(&mut conn)
+            .unwrap();
+            assert_eq!(left, 0, "down.sql must undo everything up.sql made");
+        });
+        server
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }

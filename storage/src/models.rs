@@ -71,7 +71,6 @@ pub struct RecordRow {
     pub actual_unit_code: Option<String>,
     pub geo: String,
     pub roster: String,
-    pub response: String,
     pub refers_to: Option<String>,
 }
 

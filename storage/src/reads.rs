@@ -2,11 +2,11 @@
 //! runtime; scope checks happen in the caller with the paths these return.
 
 use crate::db::DbConnection;
-use crate::error::StorageResult;
+use crate::error::{StorageError, StorageResult};
 use crate::models::*;
 use crate::policies::{effective_view, load_policies_of};
 use crate::schema::*;
-use crate::stored::{path_codes, stored_period};
+use crate::stored::{path_codes, stored_answer, stored_period};
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::{from_unix_micros, unix_micros};
 use fieldtrail_domain::geo::GeoVerdict;
@@ -136,19 +136,52 @@ pub fn records_of(
 
 /// Payloads for the given seqs, in the same order; None where one has been purged.
 fn payloads(conn: &mut DbConnection, seqs: &[i64]) -> StorageResult<Vec<Option<Value>>> {
-    let found: Vec<(i64, Vec<u8>)> = ledger_payloads::table
+    let found: HashMap<i64, Vec<u8>> = ledger_payloads::table
         .filter(ledger_payloads::seq.eq_any(seqs))
         .select((ledger_payloads::seq, ledger_payloads::payload))
-        .load(conn)?;
+        .load::<(i64, Vec<u8>)>(conn)?
+        .into_iter()
+        .collect();
     Ok(seqs
         .iter()
         .map(|seq| {
             found
-                .iter()
-                .find(|(s, _)| s == seq)
-                .and_then(|(_, bytes)| serde_json::from_slice(bytes).ok())
+                .get(seq)
+                .and_then(|bytes| serde_json::from_slice(bytes).ok())
         })
         .collect())
+}
+
+/// The answers the records got when they were stored, rebuilt from their ledger entries.
+fn answers(conn: &mut DbConnection, rows: &[RecordRow]) -> StorageResult<Vec<Value>> {
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let entries: HashMap<i64, (Vec<u8>, i64, Option<String>)> = ledger::table
+        .filter(ledger::seq.eq_any(&seqs))
+        .select((
+            ledger::seq,
+            ledger::leaf_hash,
+            ledger::received_at,
+            ledger::verdicts,
+        ))
+        .load::<(i64, Vec<u8>, i64, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(seq, leaf, received, verdicts)| (seq, (leaf, received, verdicts)))
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let (leaf, received_at, verdicts) = entries.get(&row.seq).ok_or_else(|| {
+                StorageError::Corrupt(format!("record {} has no ledger entry", row.id))
+            })?;
+            stored_answer(
+                &row.id,
+                &row.kind,
+                row.seq,
+                leaf,
+                *received_at,
+                verdicts.as_deref(),
+            )
+        })
+        .collect()
 }
 
 /// Records as readers see them: the answer given at submission, the content as sent, and what
@@ -157,6 +190,7 @@ fn record_views(conn: &mut DbConnection, rows: Vec<RecordRow>) -> StorageResult<
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let contents = payloads(conn, &seqs)?;
+    let stored_answers = answers(conn, &rows)?;
     let own_requests: Vec<RequestRow> = requests::table
         .filter(requests::record_id.eq_any(&ids))
         .select(RequestRow::as_select())
@@ -180,25 +214,36 @@ fn record_views(conn: &mut DbConnection, rows: Vec<RecordRow>) -> StorageResult<
         .map(|((id, _), payload)| (id.as_str(), payload.unwrap_or(Value::Null)))
         .collect();
     let mut views = Vec::with_capacity(rows.len());
-    for (row, payload) in rows.into_iter().zip(contents) {
+    for ((row, payload), answer) in rows.into_iter().zip(contents).zip(stored_answers) {
         let own = own_requests.iter().find(|r| r.record_id == row.id);
         let related: Vec<&RequestRow> = about
             .iter()
             .filter(|r| r.refers_to.as_deref() == Some(&row.id))
             .collect();
-        views.push(record_view(row, payload, own, &related, &about_content));
+        views.push(record_view(
+            row,
+            answer,
+            payload,
+            own,
+            &related,
+            &about_content,
+        ));
     }
     Ok(views)
 }
 
 fn record_view(
     row: RecordRow,
+    answer: Value,
     payload: Option<Value>,
     own: Option<&RequestRow>,
     related: &[&RequestRow],
     related_content: &HashMap<&str, Value>,
 ) -> Value {
-    let mut view: Map<String, Value> = serde_json::from_str(&row.response).unwrap_or_default();
+    let mut view: Map<String, Value> = match answer {
+        Value::Object(answer) => answer,
+        _ => Map::new(),
+    };
     view.insert("person_id".into(), Value::String(row.person_id.clone()));
     view.insert("kind".into(), Value::String(row.kind.clone()));
     let content = payload.unwrap_or(Value::Null);

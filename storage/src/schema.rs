@@ -86,7 +86,6 @@ diesel::table! {
         actual_unit_code -> Nullable<Text>,
         geo -> Text,
         roster -> Text,
-        response -> Text,
         refers_to -> Nullable<Text>,
     }
 }
@@ -203,3 +202,4 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(records, requests, fixes, pairings);
 diesel::allow_tables_to_appear_in_same_query!(ledger_payloads, requests);
+diesel::allow_tables_to_appear_in_same_query!(ledger, requests);

@@ -3,10 +3,11 @@
 //! JSON text. Both the writer (loading what it judges with) and the reads decode them here.
 
 use crate::error::{StorageError, StorageResult};
+use fieldtrail_domain::canonical::{format_utc_micros, from_unix_micros};
 use fieldtrail_domain::geo::Boundary;
 use fieldtrail_domain::policy::PolicyOverrides;
 use fieldtrail_domain::roster::{parse_date, ValidPeriod};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A period as the projections store it; None if unreadable.
 pub(crate) fn stored_period(from: &str, to: Option<&str>) -> Option<ValidPeriod> {
@@ -37,6 +38,58 @@ pub(crate) fn stored_boundary(code: &str, text: Option<&str>) -> StorageResult<O
         .map_err(|err| StorageError::Corrupt(format!("boundary of {code}: {err}")))?;
     Boundary::from_geojson(&value)
         .map_err(|_| StorageError::Corrupt(format!("boundary of {code} does not parse")))
+}
+
+/// The answer a record gets when it is stored, and every resend of it after.
+pub(crate) fn record_answer(
+    id: &str,
+    kind: &str,
+    seq: i64,
+    leaf_hash_hex: String,
+    received_at: &str,
+    verdict: Value,
+    flags: Value,
+) -> Value {
+    let mut answer = Map::new();
+    answer.insert("id".into(), Value::from(id));
+    answer.insert("kind".into(), Value::from(kind));
+    answer.insert("seq".into(), Value::from(seq));
+    answer.insert("leaf_index".into(), Value::from(seq - 1));
+    answer.insert("leaf_hash".into(), Value::String(leaf_hash_hex));
+    answer.insert("received_at".into(), Value::from(received_at));
+    answer.insert("verdict".into(), verdict);
+    answer.insert("flags".into(), flags);
+    Value::Object(answer)
+}
+
+/// A record's answer rebuilt from its ledger entry: nothing of it is stored twice. `verdicts` is
+/// the entry's `verdicts` column, `{"verdict": …, "flags": […], …}`.
+pub(crate) fn stored_answer(
+    id: &str,
+    kind: &str,
+    seq: i64,
+    leaf_hash: &[u8],
+    received_at: i64,
+    verdicts: Option<&str>,
+) -> StorageResult<Value> {
+    let mut verdicts: Value = match verdicts {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|err| StorageError::Corrupt(format!("verdicts of entry {seq}: {err}")))?,
+        None => {
+            return Err(StorageError::Corrupt(format!(
+                "entry {seq} has no verdicts"
+            )))
+        }
+    };
+    Ok(record_answer(
+        id,
+        kind,
+        seq,
+        hex::encode(leaf_hash),
+        &format_utc_micros(from_unix_micros(received_at)),
+        verdicts["verdict"].take(),
+        verdicts["flags"].take(),
+    ))
 }
 
 #[cfg(test)]

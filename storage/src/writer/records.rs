@@ -8,6 +8,7 @@ use super::state::{JudgeState, KnownFix, KnownRecord, Learned};
 use super::Actor;
 use crate::error::{StorageError, StorageResult};
 use crate::models::{DutyRow, FixRow, RecordRow, RequestRow};
+use crate::stored::record_answer;
 use fieldtrail_domain::canonical::{payload_hash, to_canonical_bytes, unix_micros};
 use fieldtrail_domain::flags::{flags as flag_rules, judge_household, FlagInputs};
 use fieldtrail_domain::person::{PersonId, Role};
@@ -161,20 +162,15 @@ pub(crate) fn append_record(
         payload,
     })?;
 
-    let mut response = Map::new();
-    response.insert("id".into(), Value::String(record_id.clone()));
-    response.insert("kind".into(), Value::from(submission.kind.as_str()));
-    response.insert("seq".into(), Value::from(appended.seq));
-    response.insert("leaf_index".into(), Value::from(appended.seq - 1));
-    response.insert(
-        "leaf_hash".into(),
-        Value::String(hex::encode(appended.leaf_hash)),
+    let response = record_answer(
+        &record_id,
+        submission.kind.as_str(),
+        appended.seq,
+        hex::encode(appended.leaf_hash),
+        ledger.now_text,
+        verdict_value,
+        flags_value,
     );
-    response.insert("received_at".into(), Value::from(ledger.now_text));
-    response.insert("verdict".into(), verdict_value);
-    response.insert("flags".into(), flags_value);
-    let response = Value::Object(response);
-    let response_text = response.to_string();
     let mut learned = vec![Learned::Record {
         id: record_id.clone(),
         record: KnownRecord {
@@ -182,7 +178,7 @@ pub(crate) fn append_record(
             kind: submission.kind.as_str().to_owned(),
             content_hash: appended.payload_hash.to_vec(),
             salt: Some(appended.salt.to_vec()),
-            response: response_text.clone(),
+            response: response.clone(),
             returned_on: None,
         },
     }];
@@ -198,7 +194,6 @@ pub(crate) fn append_record(
         actual_unit_code: verdict.actual_unit_code.clone(),
         geo: verdict.geo.map_or("none", |g| g.as_str()).to_owned(),
         roster: verdict.roster.as_str().to_owned(),
-        response: response_text,
         refers_to: submission.refers_to().map(|id| id.to_string()),
     });
     if let Some(fix) = submission.fix() {
@@ -320,9 +315,7 @@ fn resent(
         .as_ref()
         .is_some_and(|salt| payload_hash(salt, payload).as_slice() == stored.content_hash);
     if stored.person_id == person && same_content {
-        let response = serde_json::from_str(&stored.response)
-            .map_err(|err| StorageError::Corrupt(format!("stored response: {err}")))?;
-        return Ok(Some(response));
+        return Ok(Some(stored.response.clone()));
     }
     Err(StorageError::Conflict(format!(
         "record {record_id} was already submitted with different content"

@@ -83,7 +83,7 @@ impl BulkRow for RecordRow {
     const TABLE: &'static str = "records";
     const COLUMNS: &'static str =
         "id, person_id, kind, seq, captured_at, content_hash, unit_code, \
-         actual_unit_code, geo, roster, response, refers_to";
+         actual_unit_code, geo, roster, refers_to";
     fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         values!(out;
             Text => &self.id,
@@ -96,7 +96,6 @@ impl BulkRow for RecordRow {
             Nullable<Text> => &self.actual_unit_code,
             Text => &self.geo,
             Text => &self.roster,
-            Text => &self.response,
             Nullable<Text> => &self.refers_to,
         )
     }
@@ -335,7 +334,6 @@ pg_columns!(RecordRow, RecordColumns, "records", [
     actual_unit_code: Nullable<Text>,
     geo: Text,
     roster: Text,
-    response: Text,
     refers_to: Nullable<Text>,
 ]);
 pg_columns!(FixRow, FixColumns, "fixes", [

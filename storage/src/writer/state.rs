@@ -14,7 +14,7 @@ use crate::db::DbConnection;
 use crate::error::{StorageError, StorageResult};
 use crate::policies::{load_policies, resolve_path, PolicyCache};
 use crate::schema::*;
-use crate::stored::{stored_boundary, stored_period};
+use crate::stored::{stored_answer, stored_boundary, stored_period};
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::{from_unix_micros, unix_micros};
 use fieldtrail_domain::flags::PriorFix;
@@ -26,6 +26,7 @@ use fieldtrail_domain::record::{
 };
 use fieldtrail_domain::roster::{county_date, format_date, parse_date, ValidPeriod};
 use fieldtrail_domain::unit::{UnitLevel, UnitPath};
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -141,8 +142,8 @@ pub(crate) struct KnownRecord {
     pub content_hash: Vec<u8>,
     /// None once the payload (and its salt) has been purged.
     pub salt: Option<Vec<u8>>,
-    /// The answer given when it was stored, as JSON text.
-    pub response: String,
+    /// The answer given when it was stored.
+    pub response: Value,
     /// For a leave request: the day the cadre came back, once they have.
     pub returned_on: Option<String>,
 }
@@ -171,12 +172,13 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgRecordsById<'_> 
     ) -> diesel::QueryResult<()> {
         out.unsafe_to_cache_prepared();
         out.push_sql(
-            "SELECT r.id, r.person_id, r.kind, r.content_hash, r.response, p.salt, \
-             q.returned_on FROM unnest(",
+            "SELECT r.id, r.person_id, r.kind, r.seq, r.content_hash, l.leaf_hash, \
+             l.received_at, l.verdicts, p.salt, q.returned_on FROM unnest(",
         );
         out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(self.ids)?;
         out.push_sql(
             ") AS wanted (id) JOIN records r ON r.id = wanted.id \
+             JOIN ledger l ON l.seq = r.seq \
              LEFT JOIN ledger_payloads p ON p.seq = r.seq \
              LEFT JOIN requests q ON q.record_id = r.id",
         );
@@ -195,10 +197,16 @@ struct PrefetchedRecord {
     person_id: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     kind: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
     #[diesel(sql_type = diesel::sql_types::Binary)]
     content_hash: Vec<u8>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    response: String,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    leaf_hash: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    received_at: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    verdicts: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Binary>)]
     salt: Option<Vec<u8>>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
@@ -499,6 +507,7 @@ impl JudgeState {
                 // however many there are; `id = ANY(…)` over thousands of ids scans the table.
                 DbConnection::Postgres(pg) => PgRecordsById { ids: &ids }.load(pg)?,
                 DbConnection::Sqlite(_) => records::table
+                    .inner_join(ledger::table.on(ledger::seq.eq(records::seq)))
                     .left_join(ledger_payloads::table.on(ledger_payloads::seq.eq(records::seq)))
                     .left_join(requests::table.on(requests::record_id.eq(records::id)))
                     .filter(records::id.eq_any(&ids))
@@ -506,20 +515,31 @@ impl JudgeState {
                         records::id,
                         records::person_id,
                         records::kind,
+                        records::seq,
                         records::content_hash,
-                        records::response,
+                        ledger::leaf_hash,
+                        ledger::received_at,
+                        ledger::verdicts,
                         ledger_payloads::salt.nullable(),
                         requests::returned_on.nullable(),
                     ))
                     .load(conn)?,
             };
             for row in rows {
+                let response = stored_answer(
+                    &row.id,
+                    &row.kind,
+                    row.seq,
+                    &row.leaf_hash,
+                    row.received_at,
+                    row.verdicts.as_deref(),
+                )?;
                 let record = KnownRecord {
                     person_id: row.person_id,
                     kind: row.kind,
                     content_hash: row.content_hash,
                     salt: row.salt,
-                    response: row.response,
+                    response,
                     returned_on: row.returned_on,
                 };
                 self.records.insert(row.id, record);

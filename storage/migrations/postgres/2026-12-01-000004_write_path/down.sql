@@ -1,3 +1,14 @@
+ALTER TABLE records ADD COLUMN response TEXT;
+UPDATE records SET response = json_build_object(
+        'id', records.id, 'kind', records.kind, 'seq', records.seq,
+        'leaf_index', records.seq - 1,
+        'leaf_hash', encode(l.leaf_hash, 'hex'),
+        'received_at', to_char(to_timestamp(l.received_at / 1000000.0) AT TIME ZONE 'UTC',
+                               'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'verdict', (l.verdicts::json) -> 'verdict',
+        'flags', (l.verdicts::json) -> 'flags')::text
+    FROM ledger l WHERE l.seq = records.seq;
+ALTER TABLE records ALTER COLUMN response SET NOT NULL;
 ALTER TABLE records ADD CONSTRAINT records_person_id_fkey
     FOREIGN KEY (person_id) REFERENCES people (id);
 ALTER TABLE ledger_payloads ADD CONSTRAINT ledger_payloads_seq_fkey

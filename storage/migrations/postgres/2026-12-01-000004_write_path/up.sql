@@ -21,3 +21,7 @@ ALTER TABLE fixes ADD PRIMARY KEY (seq);
 -- half of the server's time per record; on these two append-only tables they go.
 ALTER TABLE ledger_payloads DROP CONSTRAINT ledger_payloads_seq_fkey;
 ALTER TABLE records DROP CONSTRAINT records_person_id_fkey;
+
+-- The answer given at submission is rebuilt from the record's ledger entry (seq, leaf hash,
+-- received_at, verdicts), which holds every part of it already: it is not stored twice.
+ALTER TABLE records DROP COLUMN response;

@@ -33,9 +33,17 @@ CREATE TABLE records_by_id (
 );
 INSERT INTO records_by_id (id, person_id, kind, seq, captured_at, content_hash, unit_code,
                            actual_unit_code, geo, roster, response, refers_to)
-    SELECT id, person_id, kind, seq, captured_at, content_hash, unit_code, actual_unit_code,
-           geo, roster, response, refers_to
-    FROM records;
+    SELECT r.id, r.person_id, r.kind, r.seq, r.captured_at, r.content_hash, r.unit_code,
+           r.actual_unit_code, r.geo, r.roster,
+           json_object('id', r.id, 'kind', r.kind, 'seq', r.seq, 'leaf_index', r.seq - 1,
+                       'leaf_hash', lower(hex(l.leaf_hash)),
+                       'received_at', strftime('%Y-%m-%dT%H:%M:%S', l.received_at / 1000000,
+                                               'unixepoch')
+                                      || printf('.%06dZ', l.received_at % 1000000),
+                       'verdict', json_extract(l.verdicts, '$.verdict'),
+                       'flags', json_extract(l.verdicts, '$.flags')),
+           r.refers_to
+    FROM records r JOIN ledger l ON l.seq = r.seq;
 DROP TABLE records;
 ALTER TABLE records_by_id RENAME TO records;
 CREATE INDEX records_person_seq ON records (person_id, seq);

@@ -7,6 +7,8 @@ DROP INDEX fixes_person_point;
 DROP INDEX records_refers_to;
 
 -- Records keyed by seq: the table grows at its end, and the separate UNIQUE (seq) index goes.
+-- The answer given at submission is no longer kept here: it is rebuilt from the record's ledger
+-- entry (seq, leaf hash, received_at, verdicts), which holds every part of it already.
 CREATE TABLE records_by_seq (
     seq              INTEGER PRIMARY KEY NOT NULL,
     id               TEXT   NOT NULL UNIQUE,
@@ -18,13 +20,12 @@ CREATE TABLE records_by_seq (
     actual_unit_code TEXT,
     geo              TEXT   NOT NULL,
     roster           TEXT   NOT NULL,
-    response         TEXT   NOT NULL,
     refers_to        TEXT
 );
 INSERT INTO records_by_seq (seq, id, person_id, kind, captured_at, content_hash, unit_code,
-                            actual_unit_code, geo, roster, response, refers_to)
+                            actual_unit_code, geo, roster, refers_to)
     SELECT seq, id, person_id, kind, captured_at, content_hash, unit_code, actual_unit_code,
-           geo, roster, response, refers_to
+           geo, roster, refers_to
     FROM records;
 DROP TABLE records;
 ALTER TABLE records_by_seq RENAME TO records;
