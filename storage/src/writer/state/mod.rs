@@ -34,6 +34,7 @@ use uuid::Uuid;
 
 mod fixes;
 mod load;
+mod lookups;
 mod prefetch;
 
 /// Days of the duty rota kept in memory, back from today; a record captured before them (a very

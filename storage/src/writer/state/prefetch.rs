@@ -1,7 +1,8 @@
 //! What one group reads from the database before it is judged: one query per need, whatever the
-//! number of records.
+//! number of records (see [`super::lookups`]).
 
-use super::fixes::{known_fix, FIX_COLUMNS};
+use super::fixes::known_fix;
+use super::lookups::{FixBefore, FixesBefore, FoundRecord, RecordsById};
 use super::{corrupt, stored_person_id, JudgeState, KnownRecord};
 use crate::db::DbConnection;
 use crate::error::StorageResult;
@@ -12,71 +13,6 @@ use fieldtrail_domain::canonical::unix_micros;
 use fieldtrail_domain::person::PersonId;
 use fieldtrail_domain::record::{RecordBody, RecordSubmission};
 use fieldtrail_domain::roster::{county_date, format_date, parse_date};
-
-/// On PostgreSQL, the records with the given ids: the ids as a table to join, so that the plan
-/// is an index lookup per id however many there are (`id = ANY(…)` over thousands of ids scans
-/// the table). Planned afresh each time: a prepared statement's generic plan, made when the
-/// tables were still empty, can stay a scan of `records` long after the table has grown.
-struct PgRecordsById<'a> {
-    ids: &'a [String],
-}
-
-impl diesel::query_builder::QueryId for PgRecordsById<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl diesel::query_builder::Query for PgRecordsById<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgRecordsById<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        out.unsafe_to_cache_prepared();
-        out.push_sql(
-            "SELECT r.id, r.person_id, r.kind, r.seq, r.content_hash, l.leaf_hash, \
-             l.received_at, l.verdicts, p.salt, q.returned_on FROM unnest(",
-        );
-        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(self.ids)?;
-        out.push_sql(
-            ") AS wanted (id) JOIN records r ON r.id = wanted.id \
-             JOIN ledger l ON l.seq = r.seq \
-             LEFT JOIN ledger_payloads p ON p.seq = r.seq \
-             LEFT JOIN requests q ON q.record_id = r.id",
-        );
-        Ok(())
-    }
-}
-
-impl RunQueryDsl<diesel::PgConnection> for PgRecordsById<'_> {}
-
-/// A stored record as a group's prefetch reads it.
-#[derive(Queryable, QueryableByName)]
-struct PrefetchedRecord {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    person_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    kind: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    seq: i64,
-    #[diesel(sql_type = diesel::sql_types::Binary)]
-    content_hash: Vec<u8>,
-    #[diesel(sql_type = diesel::sql_types::Binary)]
-    leaf_hash: Vec<u8>,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    received_at: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    verdicts: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Binary>)]
-    salt: Option<Vec<u8>>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    returned_on: Option<String>,
-}
 
 impl JudgeState {
     /// Reads what the group's records may refer to, once for the whole group: the records their
@@ -117,28 +53,10 @@ impl JudgeState {
         if !ids.is_empty() {
             ids.sort_unstable();
             ids.dedup();
-            let rows: Vec<PrefetchedRecord> = match conn {
-                // The ids as a table to join, so that the plan is index lookups for each id
-                // however many there are; `id = ANY(…)` over thousands of ids scans the table.
-                DbConnection::Postgres(pg) => PgRecordsById { ids: &ids }.load(pg)?,
-                DbConnection::Sqlite(_) => records::table
-                    .inner_join(ledger::table.on(ledger::seq.eq(records::seq)))
-                    .left_join(ledger_payloads::table.on(ledger_payloads::seq.eq(records::seq)))
-                    .left_join(requests::table.on(requests::record_id.eq(records::id)))
-                    .filter(records::id.eq_any(&ids))
-                    .select((
-                        records::id,
-                        records::person_id,
-                        records::kind,
-                        records::seq,
-                        records::content_hash,
-                        ledger::leaf_hash,
-                        ledger::received_at,
-                        ledger::verdicts,
-                        ledger_payloads::salt.nullable(),
-                        requests::returned_on.nullable(),
-                    ))
-                    .load(conn)?,
+            let query = RecordsById::new(&ids);
+            let rows: Vec<FoundRecord> = match conn {
+                DbConnection::Postgres(pg) => query.load(pg)?,
+                DbConnection::Sqlite(lite) => query.load(lite)?,
             };
             for row in rows {
                 let response = stored_answer(
@@ -196,19 +114,30 @@ impl JudgeState {
                 }
             }
         }
-        for (person, at) in earlier {
-            // Rare (a phone syncing records older than its person's whole window), so one
-            // indexed read for each is cheaper than keeping every fix in memory.
-            let row: Option<(i64, f64, f64, f64, f64, f64)> = fixes::table
-                .inner_join(records::table.on(records::seq.eq(fixes::seq)))
-                .filter(records::person_id.eq(person.to_string()))
-                .filter(records::captured_at.le(at))
-                .order(records::captured_at.desc())
-                .select(FIX_COLUMNS)
-                .first(conn)
-                .optional()?;
-            if let Some(row) = row {
-                self.earlier_fixes.insert((person, at), known_fix(row)?);
+        if !earlier.is_empty() {
+            // Records captured before everything their person's window holds (a phone syncing
+            // old records after newer ones): the fix before each, all in one query.
+            earlier.sort_unstable();
+            earlier.dedup();
+            let query = FixesBefore::new(&earlier);
+            let rows: Vec<FixBefore> = match conn {
+                DbConnection::Postgres(pg) => query.load(pg)?,
+                DbConnection::Sqlite(lite) => query.load(lite)?,
+            };
+            for row in rows {
+                let key = usize::try_from(row.i)
+                    .ok()
+                    .and_then(|i| earlier.get(i))
+                    .ok_or_else(|| corrupt("a previous fix answered for no record"))?;
+                let fix = known_fix((
+                    row.captured_at,
+                    row.lon,
+                    row.lat,
+                    row.accuracy_m,
+                    row.sent_lon,
+                    row.sent_lat,
+                ))?;
+                self.earlier_fixes.insert(*key, fix);
             }
         }
         Ok(())
