@@ -11,10 +11,11 @@ use fieldtrail_domain::canonical::{
 };
 use fieldtrail_domain::merkle::CompactRange;
 use serde_json::Value;
+use std::cell::RefCell;
 use time::OffsetDateTime;
 
 /// Random salts drawn in bulk: one system call for many entries.
-pub(crate) struct Salts {
+struct Salts {
     pool: Vec<u8>,
 }
 
@@ -22,10 +23,6 @@ const SALT_BYTES: usize = 16;
 const SALT_POOL: usize = SALT_BYTES * 256;
 
 impl Salts {
-    pub(crate) fn new() -> Self {
-        Salts { pool: Vec::new() }
-    }
-
     fn next(&mut self) -> StorageResult<[u8; SALT_BYTES]> {
         if self.pool.len() < SALT_BYTES {
             self.pool.resize(SALT_POOL, 0);
@@ -39,12 +36,37 @@ impl Salts {
     }
 }
 
+thread_local! {
+    // Per thread: records are sealed on the HTTP workers, admin entries on the writer.
+    static SALTS: RefCell<Salts> = const { RefCell::new(Salts { pool: Vec::new() }) };
+}
+
+/// An entry's payload with its salt and salted hash, which is what the entry's header commits
+/// to. Sealing needs nothing of the ledger, so a record is sealed by the thread that submits
+/// it, before it reaches the writer.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedPayload {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) salt: [u8; SALT_BYTES],
+    pub(crate) hash: [u8; 32],
+}
+
+impl SealedPayload {
+    pub(crate) fn new(bytes: Vec<u8>) -> StorageResult<Self> {
+        let salt = SALTS.with(|salts| salts.borrow_mut().next())?;
+        Ok(SealedPayload {
+            hash: payload_hash(&salt, &bytes),
+            bytes,
+            salt,
+        })
+    }
+}
+
 /// Appends entries for one request: to the in-memory tree (whose end is the last seq handed
 /// out) and to the rows the commit loop will write.
 pub(crate) struct LedgerAppender<'a> {
     pub(crate) tree: &'a mut CompactRange,
     pub(crate) rows: &'a mut GroupRows,
-    pub(crate) salts: &'a mut Salts,
     /// The instant every entry of the group is received at, and the same as the API shows it.
     pub(crate) now: OffsetDateTime,
     pub(crate) now_text: &'a str,
@@ -54,8 +76,6 @@ pub(crate) struct Appended {
     pub(crate) seq: i64,
     pub(crate) entry_id: String,
     pub(crate) leaf_hash: [u8; 32],
-    pub(crate) payload_hash: [u8; 32],
-    pub(crate) salt: [u8; SALT_BYTES],
 }
 
 pub(crate) struct EntryDraft<'a> {
@@ -64,7 +84,7 @@ pub(crate) struct EntryDraft<'a> {
     pub(crate) unit: Option<String>,
     pub(crate) captured_at: OffsetDateTime,
     pub(crate) verdicts: Option<Value>,
-    pub(crate) payload: Vec<u8>,
+    pub(crate) payload: &'a SealedPayload,
 }
 
 impl LedgerAppender<'_> {
@@ -73,12 +93,10 @@ impl LedgerAppender<'_> {
         i64::try_from(self.tree.end()).unwrap_or(i64::MAX) + 1
     }
 
-    pub(crate) fn append(&mut self, draft: EntryDraft<'_>) -> StorageResult<Appended> {
-        // The only fallible step comes first, so a failure leaves no trace.
-        let salt = self.salts.next()?;
+    pub(crate) fn append(&mut self, draft: EntryDraft<'_>) -> Appended {
         let seq = self.next_seq();
         let entry_id = uuid::Uuid::now_v7();
-        let payload_hash = payload_hash(&salt, &draft.payload);
+        let payload_hash = draft.payload.hash;
         let header = EntryHeader {
             seq,
             entry_id,
@@ -109,8 +127,8 @@ impl LedgerAppender<'_> {
         });
         self.rows.payloads.push(PayloadRow {
             seq,
-            salt: salt.to_vec(),
-            payload: draft.payload,
+            salt: draft.payload.salt.to_vec(),
+            payload: draft.payload.bytes.clone(),
         });
         for (level, index, hash) in self.tree.append_leaf(leaf) {
             self.rows.nodes.push(NodeRow {
@@ -119,13 +137,11 @@ impl LedgerAppender<'_> {
                 hash: hash.to_vec(),
             });
         }
-        Ok(Appended {
+        Appended {
             seq,
             entry_id,
             leaf_hash: leaf,
-            payload_hash,
-            salt,
-        })
+        }
     }
 
     /// An admin change: captured and received at the same instant, no verdicts.
@@ -136,14 +152,14 @@ impl LedgerAppender<'_> {
         unit: Option<&str>,
         payload: &Value,
     ) -> StorageResult<Appended> {
-        let payload = to_canonical_bytes(payload);
-        self.append(EntryDraft {
+        let payload = SealedPayload::new(to_canonical_bytes(payload))?;
+        Ok(self.append(EntryDraft {
             kind,
             actor: actor.id.map(|id| id.to_string()),
             unit: unit.map(str::to_owned),
             captured_at: self.now,
             verdicts: None,
-            payload,
-        })
+            payload: &payload,
+        }))
     }
 }

@@ -15,8 +15,8 @@
 //! so that only the bad one gets the error. If the commit itself fails, every request of the
 //! group is answered 503 and none is stored.
 
-use super::appender::{LedgerAppender, Salts};
-use super::records::{self, BatchItem, RecordOutcome, Submitter};
+use super::appender::LedgerAppender;
+use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
 use super::state::JudgeState;
 use super::{decisions, pairings, policy, roster};
@@ -61,7 +61,6 @@ pub(super) fn spawn(
         stale: false,
         log,
         rows: GroupRows::default(),
-        salts: Salts::new(),
         queued,
     };
     std::thread::Builder::new()
@@ -187,7 +186,6 @@ struct WriterThread {
     stale: bool,
     log: LogSigner,
     rows: GroupRows,
-    salts: Salts,
     queued: Arc<AtomicUsize>,
 }
 
@@ -384,8 +382,8 @@ impl WriterThread {
     /// One request's answer; Err only when the group as a whole has to stop.
     fn apply(&mut self, request: &Request, now: &Now, mode: Mode) -> Result<Answer, Failure> {
         match request {
-            Request::AppendRecord(submitter, submission) => Ok(self
-                .record(submitter, submission, "", now, mode)
+            Request::AppendRecord(submitter, record) => Ok(self
+                .record(submitter, record, now, mode)
                 .map(Outcome::Record)),
             Request::AppendBatch(submitter, items) => {
                 Ok(Ok(Outcome::Batch(self.batch(submitter, items, now, mode))))
@@ -450,28 +448,23 @@ impl WriterThread {
     fn record(
         &mut self,
         submitter: &Submitter,
-        submission: &RecordSubmission,
-        pointer: &str,
+        record: &Prepared,
         now: &Now,
         mode: Mode,
     ) -> StorageResult<RecordOutcome> {
         let mut ledger = LedgerAppender {
             tree: &mut self.tree,
             rows: &mut self.rows,
-            salts: &mut self.salts,
             now: now.at,
             now_text: &now.text,
         };
         let state = &self.state;
         let judged = match mode {
-            Mode::Group => {
-                records::append_record(&mut ledger, state, submitter, submission, pointer)
-            }
+            Mode::Group => records::append_record(&mut ledger, state, submitter, record),
             Mode::OneByOne => {
                 let before = ledger.tree.clone();
                 let written = self.conn.transaction(|sp| {
-                    let judged =
-                        records::append_record(&mut ledger, state, submitter, submission, pointer)?;
+                    let judged = records::append_record(&mut ledger, state, submitter, record)?;
                     ledger.rows.write(sp)?;
                     Ok(judged)
                 });
@@ -491,18 +484,15 @@ impl WriterThread {
     fn batch(
         &mut self,
         submitter: &Submitter,
-        items: &[BatchItem],
+        items: &[Prepared],
         now: &Now,
         mode: Mode,
     ) -> Vec<(usize, StorageResult<RecordOutcome>)> {
-        let mut order: Vec<&BatchItem> = items.iter().collect();
+        let mut order: Vec<&Prepared> = items.iter().collect();
         order.sort_by_key(|item| item.submission.captured_at.at());
         order
             .into_iter()
-            .map(|item| {
-                let result = self.record(submitter, &item.submission, &item.pointer, now, mode);
-                (item.index, result)
-            })
+            .map(|item| (item.index, self.record(submitter, item, now, mode)))
             .collect()
     }
 
@@ -525,7 +515,6 @@ impl WriterThread {
         let mut ledger = LedgerAppender {
             tree: &mut self.tree,
             rows: &mut self.rows,
-            salts: &mut self.salts,
             now: now.at,
             now_text: &now.text,
         };
@@ -556,8 +545,8 @@ fn record_items(
 ) -> impl Iterator<Item = (fieldtrail_domain::person::PersonId, &RecordSubmission)> {
     requests.iter().flat_map(|request| {
         let items: Box<dyn Iterator<Item = _>> = match request {
-            Request::AppendRecord(submitter, submission) => {
-                Box::new(std::iter::once((submitter.person, submission)))
+            Request::AppendRecord(submitter, record) => {
+                Box::new(std::iter::once((submitter.person, &record.submission)))
             }
             Request::AppendBatch(submitter, items) => Box::new(
                 items

@@ -24,6 +24,7 @@ mod state;
 
 pub use decisions::Decision;
 pub use pairings::NewPairing;
+use records::Prepared;
 pub use records::{BatchItem, RecordOutcome, Submitter};
 pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
 pub use state::{DUTY_DAYS, FIX_WINDOW};
@@ -134,8 +135,8 @@ enum Request {
     CreateFirstAdmin(NewPerson),
     CreateAssignment(Actor, NewAssignment),
     CreateHousehold(Actor, NewHousehold),
-    AppendRecord(Submitter, fieldtrail_domain::record::RecordSubmission),
-    AppendBatch(Submitter, Vec<BatchItem>),
+    AppendRecord(Submitter, Box<Prepared>),
+    AppendBatch(Submitter, Vec<Prepared>),
     Decide(Actor, Decision),
     SetPolicy(Actor, UnitCode, PolicyOverrides),
     BindDevice(Actor, PersonId, DeviceId),
@@ -268,8 +269,10 @@ impl Writer {
         submitter: Submitter,
         submission: fieldtrail_domain::record::RecordSubmission,
     ) -> StorageResult<RecordOutcome> {
+        // Prepared here, on the caller's thread: the writer thread is the one that is busy.
+        let record = Box::new(Prepared::new(submission, String::new(), 0)?);
         match self
-            .submit(Request::AppendRecord(submitter, submission))
+            .submit(Request::AppendRecord(submitter, record))
             .await?
         {
             Outcome::Record(outcome) => Ok(outcome),
@@ -283,6 +286,10 @@ impl Writer {
         submitter: Submitter,
         items: Vec<BatchItem>,
     ) -> StorageResult<Vec<(usize, StorageResult<RecordOutcome>)>> {
+        let items = items
+            .into_iter()
+            .map(|item| Prepared::new(item.submission, item.pointer, item.index))
+            .collect::<StorageResult<Vec<_>>>()?;
         match self.submit(Request::AppendBatch(submitter, items)).await? {
             Outcome::Batch(results) => Ok(results),
             _ => Err(unexpected()),

@@ -2,7 +2,7 @@
 //! device, households and pairings) entirely from what the writer holds in memory, its ledger
 //! entry, and the rows of its projections. Nothing here reads or writes the database.
 
-use super::appender::{EntryDraft, LedgerAppender};
+use super::appender::{EntryDraft, LedgerAppender, SealedPayload};
 use super::rows::{BindingRow, ReturnRow};
 use super::state::{JudgeState, KnownFix, KnownRecord, Learned};
 use super::Actor;
@@ -42,6 +42,35 @@ pub struct BatchItem {
     pub submission: RecordSubmission,
 }
 
+/// A record as the writer takes it: the submission, and what can be worked out before it
+/// reaches the writer thread (so the submitting thread does it): its id as text and its payload,
+/// canonically encoded, salted and hashed.
+pub(crate) struct Prepared {
+    pub(crate) submission: RecordSubmission,
+    pub(crate) id: String,
+    pub(crate) payload: SealedPayload,
+    /// Where it sat in its batch ("/records/3"), or "" for a record on its own.
+    pub(crate) pointer: String,
+    pub(crate) index: usize,
+}
+
+impl Prepared {
+    pub(crate) fn new(
+        submission: RecordSubmission,
+        pointer: String,
+        index: usize,
+    ) -> StorageResult<Prepared> {
+        let payload = SealedPayload::new(to_canonical_bytes(&submission.payload_value()))?;
+        Ok(Prepared {
+            id: submission.id.to_string(),
+            submission,
+            payload,
+            pointer,
+            index,
+        })
+    }
+}
+
 /// A judged record: its answer and what judging learns from it.
 pub(crate) type Judged = (RecordOutcome, Vec<Learned>);
 
@@ -60,13 +89,13 @@ pub(crate) fn append_record(
     ledger: &mut LedgerAppender<'_>,
     state: &JudgeState,
     submitter: &Submitter,
-    submission: &RecordSubmission,
-    pointer: &str,
+    record: &Prepared,
 ) -> StorageResult<Judged> {
+    let submission = &record.submission;
+    let pointer = record.pointer.as_str();
     let me = submitter.person.to_string();
-    let payload = to_canonical_bytes(&submission.payload_value());
-    let record_id = submission.id.to_string();
-    if let Some(response) = resent(state, &me, &record_id, &payload)? {
+    let record_id = record.id.clone();
+    if let Some(response) = resent(state, &me, &record_id, &record.payload.bytes)? {
         let outcome = RecordOutcome {
             created: false,
             response,
@@ -159,8 +188,8 @@ pub(crate) fn append_record(
         unit,
         captured_at,
         verdicts: Some(Value::Object(header_verdicts)),
-        payload,
-    })?;
+        payload: &record.payload,
+    });
 
     let response = record_answer(
         &record_id,
@@ -176,8 +205,8 @@ pub(crate) fn append_record(
         record: KnownRecord {
             person_id: me.clone(),
             kind: submission.kind.as_str().to_owned(),
-            content_hash: appended.payload_hash.to_vec(),
-            salt: Some(appended.salt.to_vec()),
+            content_hash: record.payload.hash.to_vec(),
+            salt: Some(record.payload.salt.to_vec()),
             response: response.clone(),
             returned_on: None,
         },
@@ -189,7 +218,7 @@ pub(crate) fn append_record(
         kind: submission.kind.as_str().to_owned(),
         seq: appended.seq,
         captured_at: captured_micros,
-        content_hash: appended.payload_hash.to_vec(),
+        content_hash: record.payload.hash.to_vec(),
         unit_code: verdict.unit_code.clone(),
         actual_unit_code: verdict.actual_unit_code.clone(),
         geo: verdict.geo.map_or("none", |g| g.as_str()).to_owned(),
