@@ -78,12 +78,6 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
     }
 }
 
-/// A member `"key":` of an object whose keys the caller writes in byte order.
-fn write_key(key: &str, out: &mut Vec<u8>) {
-    write_string(key, out);
-    out.push(b':');
-}
-
 fn write_optional_string(text: Option<&str>, out: &mut Vec<u8>) {
     match text {
         Some(text) => write_string(text, out),
@@ -186,50 +180,55 @@ impl EntryHeader<'_> {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(384);
         out.push(b'{');
-        write_key("actor", &mut out);
-        write_optional_string(self.actor.as_deref(), &mut out);
-        out.push(b',');
-        write_key("captured_at", &mut out);
-        out.push(b'"');
-        write_utc_micros(self.captured_at, &mut out);
-        out.push(b'"');
-        out.push(b',');
-        write_key("id", &mut out);
-        out.push(b'"');
-        let mut id = uuid::Uuid::encode_buffer();
-        out.extend_from_slice(self.entry_id.hyphenated().encode_lower(&mut id).as_bytes());
-        out.push(b'"');
-        out.push(b',');
-        write_key("kind", &mut out);
-        write_string(self.kind, &mut out);
-        out.push(b',');
-        write_key("payload_hash", &mut out);
-        out.push(b'"');
-        let mut hash = [0u8; 64];
-        if hex::encode_to_slice(self.payload_hash, &mut hash).is_ok() {
-            out.extend_from_slice(&hash);
-        }
-        out.push(b'"');
-        out.push(b',');
-        write_key("received_at", &mut out);
-        out.push(b'"');
-        write_utc_micros(self.received_at, &mut out);
-        out.push(b'"');
-        out.push(b',');
-        write_key("seq", &mut out);
-        let _ = write!(out, "{}", self.seq);
-        out.push(b',');
-        write_key("unit", &mut out);
-        write_optional_string(self.unit.as_deref(), &mut out);
-        out.push(b',');
-        write_key("v", &mut out);
-        let _ = write!(out, "{ENTRY_FORMAT_VERSION}");
-        out.push(b',');
-        write_key("verdicts", &mut out);
-        write_canonical(&self.verdicts, &mut out);
+        // The members in the byte order of their keys, as the canonical encoding sorts them.
+        member(&mut out, "actor", |out| {
+            write_optional_string(self.actor.as_deref(), out)
+        });
+        member(&mut out, "captured_at", |out| {
+            write_quoted_time(self.captured_at, out)
+        });
+        member(&mut out, "id", |out| {
+            let mut id = uuid::Uuid::encode_buffer();
+            write_string(self.entry_id.hyphenated().encode_lower(&mut id), out);
+        });
+        member(&mut out, "kind", |out| write_string(self.kind, out));
+        member(&mut out, "payload_hash", |out| {
+            write_string(&hex::encode(self.payload_hash), out)
+        });
+        member(&mut out, "received_at", |out| {
+            write_quoted_time(self.received_at, out)
+        });
+        member(&mut out, "seq", |out| {
+            let _ = write!(out, "{}", self.seq);
+        });
+        member(&mut out, "unit", |out| {
+            write_optional_string(self.unit.as_deref(), out)
+        });
+        member(&mut out, "v", |out| {
+            let _ = write!(out, "{ENTRY_FORMAT_VERSION}");
+        });
+        member(&mut out, "verdicts", |out| {
+            write_canonical(&self.verdicts, out)
+        });
         out.push(b'}');
         out
     }
+}
+
+/// `"key":value` in an object being written, after a comma unless it is the first member.
+fn member(out: &mut Vec<u8>, key: &str, value: impl FnOnce(&mut Vec<u8>)) {
+    if out.last() != Some(&b'{') {
+        out.push(b',');
+    }
+    write_string(key, out);
+    out.push(b':');
+    value(out);
+}
+
+fn write_quoted_time(at: OffsetDateTime, out: &mut Vec<u8>) {
+    out.push(b'"');
+    write_utc_micros(at, out);
+    out.push(b'"');
 }
 
 #[cfg(test)]

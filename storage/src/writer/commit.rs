@@ -18,7 +18,7 @@
 use super::appender::LedgerAppender;
 use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
-use super::state::JudgeState;
+use super::state::{JudgeState, Learned};
 use super::{decisions, pairings, policy, roster};
 use super::{Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
 use crate::db::{establish, DbConnection};
@@ -452,32 +452,18 @@ impl WriterThread {
         now: &Now,
         mode: Mode,
     ) -> StorageResult<RecordOutcome> {
-        let mut ledger = LedgerAppender {
-            tree: &mut self.tree,
-            rows: &mut self.rows,
-            now: now.at,
-            now_text: &now.text,
-        };
-        let state = &self.state;
-        let judged = match mode {
-            Mode::Group => records::append_record(&mut ledger, state, submitter, record),
-            Mode::OneByOne => {
-                let before = ledger.tree.clone();
-                let written = self.conn.transaction(|sp| {
-                    let judged = records::append_record(&mut ledger, state, submitter, record)?;
-                    ledger.rows.write(sp)?;
-                    Ok(judged)
-                });
-                if written.is_err() {
-                    *ledger.tree = before;
-                    ledger.rows.clear();
-                }
-                written
+        match mode {
+            Mode::Group => {
+                let (_, mut ledger, state, _) = self.parts(now);
+                let (outcome, learned) =
+                    records::append_record(&mut ledger, state, submitter, record)?;
+                self.state.learn(learned);
+                Ok(outcome)
             }
-        };
-        let (outcome, learned) = judged?;
-        self.state.learn(learned);
-        Ok(outcome)
+            Mode::OneByOne => self.in_savepoint(now, |_, ledger, state, _| {
+                records::append_record(ledger, state, submitter, record)
+            }),
+        }
     }
 
     /// A batch: items in captured_at order, each seeing the ones before; answered by index.
@@ -497,46 +483,77 @@ impl WriterThread {
     }
 
     /// An admin change: the group's rows so far are written first, so that it reads the
-    /// database as the group left it; then it runs, and writes its own rows, in a savepoint.
-    fn admin(
-        &mut self,
-        now: &Now,
-        change: impl FnOnce(
-            &mut DbConnection,
-            &mut LedgerAppender<'_>,
-            &JudgeState,
-            &LogSigner,
-        ) -> StorageResult<(Outcome, Vec<super::state::Learned>)>,
-    ) -> Result<Answer, Failure> {
+    /// database as the group left it; then it runs in a savepoint of its own.
+    fn admin(&mut self, now: &Now, change: impl Change<Outcome>) -> Result<Answer, Failure> {
         if !self.rows.is_empty() {
             self.rows.write(&mut self.conn).map_err(Failure::Write)?;
         }
+        Ok(self.in_savepoint(now, change))
+    }
+
+    /// Runs `change` and writes its rows in a savepoint: on failure the tree and the rows are as
+    /// they were before it, on success what it taught is learned.
+    fn in_savepoint<T>(&mut self, now: &Now, change: impl Change<T>) -> StorageResult<T> {
         let before = self.tree.clone();
-        let mut ledger = LedgerAppender {
+        let (conn, mut ledger, state, log) = self.parts(now);
+        let result = conn.transaction(|sp| {
+            let (value, learned) = change(sp, &mut ledger, state, log)?;
+            ledger.rows.write(sp)?;
+            Ok((value, learned))
+        });
+        match result {
+            Ok((value, learned)) => {
+                self.state.learn(learned);
+                Ok(value)
+            }
+            Err(err) => {
+                self.tree = before;
+                self.rows.clear();
+                Err(err)
+            }
+        }
+    }
+
+    /// What a request works with: the connection, an appender for the group's entries, the
+    /// judging state and the log's signer.
+    fn parts<'s>(
+        &'s mut self,
+        now: &'s Now,
+    ) -> (
+        &'s mut DbConnection,
+        LedgerAppender<'s>,
+        &'s JudgeState,
+        &'s LogSigner,
+    ) {
+        let ledger = LedgerAppender {
             tree: &mut self.tree,
             rows: &mut self.rows,
             now: now.at,
             now_text: &now.text,
         };
-        let state = &self.state;
-        let log = &self.log;
-        let result = self.conn.transaction(|sp| {
-            let (outcome, learned) = change(sp, &mut ledger, state, log)?;
-            ledger.rows.write(sp)?;
-            Ok((outcome, learned))
-        });
-        match result {
-            Ok((outcome, learned)) => {
-                self.state.learn(learned);
-                Ok(Ok(outcome))
-            }
-            Err(err) => {
-                self.tree = before;
-                self.rows.clear();
-                Ok(Err(err))
-            }
-        }
+        (&mut self.conn, ledger, &self.state, &self.log)
     }
+}
+
+/// A change run with what [`WriterThread::parts`] gives, returning its value and what it taught.
+trait Change<T>:
+    FnOnce(
+    &mut DbConnection,
+    &mut LedgerAppender<'_>,
+    &JudgeState,
+    &LogSigner,
+) -> StorageResult<(T, Vec<Learned>)>
+{
+}
+
+impl<T, F> Change<T> for F where
+    F: FnOnce(
+        &mut DbConnection,
+        &mut LedgerAppender<'_>,
+        &JudgeState,
+        &LogSigner,
+    ) -> StorageResult<(T, Vec<Learned>)>
+{
 }
 
 /// Every record the requests carry, with the person it is stored under.

@@ -85,48 +85,46 @@ impl FixWindow {
     }
 }
 
-pub(super) const FIX_COLUMNS: (
-    fixes::captured_at,
-    fixes::lon,
-    fixes::lat,
-    fixes::accuracy_m,
-    fixes::sent_lon,
-    fixes::sent_lat,
-) = (
-    fixes::captured_at,
-    fixes::lon,
-    fixes::lat,
-    fixes::accuracy_m,
-    fixes::sent_lon,
-    fixes::sent_lat,
-);
+/// A fix as `fixes` stores what the checks need of it.
+#[derive(Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = fixes)]
+pub(super) struct StoredFix {
+    captured_at: i64,
+    lon: f64,
+    lat: f64,
+    accuracy_m: f64,
+    sent_lon: f64,
+    sent_lat: f64,
+}
 
-pub(super) fn known_fix(row: (i64, f64, f64, f64, f64, f64)) -> StorageResult<KnownFix> {
-    let (captured_at, lon, lat, accuracy_m, sent_lon, sent_lat) = row;
-    Ok(KnownFix {
-        captured_at,
-        position: Position::parse(lon, lat).map_err(|_| corrupt("stored fix position"))?,
-        accuracy_m,
-        sent_lon,
-        sent_lat,
-    })
+impl StoredFix {
+    pub(super) fn known(self) -> StorageResult<KnownFix> {
+        Ok(KnownFix {
+            captured_at: self.captured_at,
+            position: Position::parse(self.lon, self.lat)
+                .map_err(|_| corrupt("stored fix position"))?,
+            accuracy_m: self.accuracy_m,
+            sent_lon: self.sent_lon,
+            sent_lat: self.sent_lat,
+        })
+    }
 }
 
 /// The person's latest fixes, one more than the window holds to learn whether it is complete.
 pub(super) fn load_window(conn: &mut DbConnection, person: PersonId) -> StorageResult<FixWindow> {
     // Through records' (person_id, captured_at) index: fixes have no index by person.
-    let rows: Vec<(i64, f64, f64, f64, f64, f64)> = fixes::table
+    let rows: Vec<StoredFix> = fixes::table
         .inner_join(records::table.on(records::seq.eq(fixes::seq)))
         .filter(records::person_id.eq(person.to_string()))
         .order(records::captured_at.desc())
         .limit(i64::try_from(FIX_WINDOW).unwrap_or(i64::MAX) + 1)
-        .select(FIX_COLUMNS)
+        .select(StoredFix::as_select())
         .load(conn)?;
     let complete = rows.len() <= FIX_WINDOW;
     let mut fixes = rows
         .into_iter()
         .take(FIX_WINDOW)
-        .map(known_fix)
+        .map(StoredFix::known)
         .collect::<StorageResult<Vec<_>>>()?;
     fixes.reverse();
     Ok(FixWindow { fixes, complete })

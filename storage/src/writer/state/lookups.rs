@@ -4,9 +4,10 @@
 //! would be SQL to parse again for every group on SQLite, and `= ANY(…)` becomes a scan of the
 //! table on PostgreSQL; one query per key would be thousands of statements.
 
+use super::fixes::StoredFix;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Binary, Double, Nullable, Text, Untyped};
+use diesel::sql_types::{Array, BigInt, Binary, Nullable, Text, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 use fieldtrail_domain::person::PersonId;
@@ -169,16 +170,6 @@ impl QueryFragment<Sqlite> for FixesBefore {
 pub(super) struct FixBefore {
     #[diesel(sql_type = BigInt)]
     pub i: i64,
-    #[diesel(sql_type = BigInt)]
-    pub captured_at: i64,
-    #[diesel(sql_type = Double)]
-    pub lon: f64,
-    #[diesel(sql_type = Double)]
-    pub lat: f64,
-    #[diesel(sql_type = Double)]
-    pub accuracy_m: f64,
-    #[diesel(sql_type = Double)]
-    pub sent_lon: f64,
-    #[diesel(sql_type = Double)]
-    pub sent_lat: f64,
+    #[diesel(embed)]
+    pub fix: StoredFix,
 }

@@ -1,7 +1,6 @@
 //! What one group reads from the database before it is judged: one query per need, whatever the
 //! number of records (see [`super::lookups`]).
 
-use super::fixes::known_fix;
 use super::lookups::{FixBefore, FixesBefore, FoundRecord, RecordsById};
 use super::{corrupt, stored_person_id, JudgeState, KnownRecord};
 use crate::db::DbConnection;
@@ -129,15 +128,7 @@ impl JudgeState {
                     .ok()
                     .and_then(|i| earlier.get(i))
                     .ok_or_else(|| corrupt("a previous fix answered for no record"))?;
-                let fix = known_fix((
-                    row.captured_at,
-                    row.lon,
-                    row.lat,
-                    row.accuracy_m,
-                    row.sent_lon,
-                    row.sent_lat,
-                ))?;
-                self.earlier_fixes.insert(*key, fix);
+                self.earlier_fixes.insert(*key, row.fix.known()?);
             }
         }
         Ok(())
