@@ -1,15 +1,21 @@
 //! The rows a commit group writes. They are collected while the group is judged and written
-//! at the end with one multi-row INSERT per table. Rows go out in chunks of fixed sizes (powers
-//! of two up to [`MAX_CHUNK`]), so that every statement's SQL repeats and stays a prepared
-//! statement the connection keeps: no SQL is parsed again group after group.
+//! at the end with one multi-row INSERT per table.
+//!
+//! On SQLite rows go out in chunks of fixed sizes (powers of two up to [`MAX_CHUNK`]), each chunk
+//! size of each table a statement type of its own: the connection keeps every one prepared and
+//! finds it by its type, so no SQL is built, hashed or parsed again group after group. The
+//! inserts are `OR FAIL`: a failing row stops the statement without undoing the rows before it,
+//! which spares SQLite a statement journal per INSERT (any failure rolls the whole group back
+//! anyway, or the request's savepoint). On PostgreSQL see `pg_columns!`.
 
-use crate::db::{DbConnection, MultiBackend};
+use crate::db::DbConnection;
 use crate::error::StorageResult;
 use crate::models::*;
 use crate::schema::*;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Binary, Double, Integer, Nullable, Text};
+use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
 /// Most rows in one INSERT statement (SQLite allows 32,766 bound values, PostgreSQL 65,535).
@@ -19,7 +25,7 @@ const MAX_CHUNK: usize = 256;
 pub(crate) trait BulkRow {
     const TABLE: &'static str;
     const COLUMNS: &'static str;
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()>;
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()>;
 }
 
 /// Binds each value in turn, comma-separated.
@@ -38,7 +44,7 @@ impl BulkRow for LedgerRow {
     const TABLE: &'static str = "ledger";
     const COLUMNS: &'static str =
         "seq, entry_id, kind, actor, unit_code, captured_at, received_at, body, leaf_hash, verdicts";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out;
             BigInt => &self.seq,
             Text => &self.entry_id,
@@ -57,7 +63,7 @@ impl BulkRow for LedgerRow {
 impl BulkRow for PayloadRow {
     const TABLE: &'static str = "ledger_payloads";
     const COLUMNS: &'static str = "seq, salt, payload";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out; BigInt => &self.seq, Binary => &self.salt, Binary => &self.payload)
     }
 }
@@ -74,7 +80,7 @@ pub(crate) struct NodeRow {
 impl BulkRow for NodeRow {
     const TABLE: &'static str = "merkle_nodes";
     const COLUMNS: &'static str = "level, idx, hash";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out; Integer => &self.level, BigInt => &self.idx, Binary => &self.hash)
     }
 }
@@ -84,7 +90,7 @@ impl BulkRow for RecordRow {
     const COLUMNS: &'static str =
         "id, person_id, kind, seq, captured_at, content_hash, unit_code, \
          actual_unit_code, geo, roster, refers_to";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out;
             Text => &self.id,
             Text => &self.person_id,
@@ -105,7 +111,7 @@ impl BulkRow for FixRow {
     const TABLE: &'static str = "fixes";
     const COLUMNS: &'static str =
         "seq, record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, accuracy_m";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out;
             BigInt => &self.seq,
             Text => &self.record_id,
@@ -132,7 +138,7 @@ pub(crate) struct BindingRow {
 impl BulkRow for BindingRow {
     const TABLE: &'static str = "device_bindings";
     const COLUMNS: &'static str = "seq, person_id, device_id";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out; BigInt => &self.seq, Text => &self.person_id, Text => &self.device_id)
     }
 }
@@ -142,7 +148,7 @@ impl BulkRow for RequestRow {
     const COLUMNS: &'static str = "record_id, person_id, kind, refers_to, date_from, date_to, \
          corrected_at, corrected_geo, status, decision_seq, decided_by, decided_at, \
          decision_note, returned_on";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out;
             Text => &self.record_id,
             Text => &self.person_id,
@@ -165,7 +171,7 @@ impl BulkRow for RequestRow {
 impl BulkRow for DutyRow {
     const TABLE: &'static str = "duties";
     const COLUMNS: &'static str = "record_id, person_id, unit_code, day, seq";
-    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         values!(out;
             Text => &self.record_id,
             Text => &self.person_id,
@@ -176,20 +182,22 @@ impl BulkRow for DutyRow {
     }
 }
 
-/// `INSERT INTO <table> (<columns>) VALUES (…), (…), …` for a slice of rows. Nothing in it marks
-/// the statement unsafe to cache, so the connection keeps it prepared, keyed by its SQL.
-struct InsertRows<'a, R> {
+/// `INSERT OR FAIL INTO <table> (<columns>) VALUES (…), (…), …` for exactly `N` rows.
+struct InsertRows<'a, R, const N: usize> {
     rows: &'a [R],
 }
 
-impl<R> QueryId for InsertRows<'_, R> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// What the statement cache knows an [`InsertRows`] by: its table's row type and its size.
+struct InsertRowsId<R, const N: usize>(std::marker::PhantomData<R>);
+
+impl<R: 'static, const N: usize> QueryId for InsertRows<'_, R, N> {
+    type QueryId = InsertRowsId<R, N>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<R: BulkRow> QueryFragment<MultiBackend> for InsertRows<'_, R> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("INSERT INTO ");
+impl<R: BulkRow, const N: usize> QueryFragment<Sqlite> for InsertRows<'_, R, N> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("INSERT OR FAIL INTO ");
         out.push_sql(R::TABLE);
         out.push_sql(" (");
         out.push_sql(R::COLUMNS);
@@ -206,11 +214,20 @@ impl<R: BulkRow> QueryFragment<MultiBackend> for InsertRows<'_, R> {
     }
 }
 
-impl<R> RunQueryDsl<DbConnection> for InsertRows<'_, R> {}
+impl<R, const N: usize> RunQueryDsl<diesel::SqliteConnection> for InsertRows<'_, R, N> {}
 
 /// Inserts all rows, largest chunks first: n rows cost at most one statement per set bit of n
 /// below [`MAX_CHUNK`], plus one per full chunk.
-fn insert_all<R: BulkRow>(conn: &mut DbConnection, rows: &[R]) -> StorageResult<()> {
+fn insert_all<R: BulkRow + 'static>(
+    conn: &mut diesel::SqliteConnection,
+    rows: &[R],
+) -> StorageResult<()> {
+    fn exec<R: BulkRow + 'static, const N: usize>(
+        conn: &mut diesel::SqliteConnection,
+        rows: &[R],
+    ) -> QueryResult<usize> {
+        InsertRows::<R, N> { rows }.execute(conn)
+    }
     let mut rest = rows;
     while !rest.is_empty() {
         let size = if rest.len() >= MAX_CHUNK {
@@ -219,7 +236,17 @@ fn insert_all<R: BulkRow>(conn: &mut DbConnection, rows: &[R]) -> StorageResult<
             1 << rest.len().ilog2()
         };
         let (chunk, tail) = rest.split_at(size);
-        InsertRows { rows: chunk }.execute(conn)?;
+        match size {
+            256 => exec::<R, 256>(conn, chunk),
+            128 => exec::<R, 128>(conn, chunk),
+            64 => exec::<R, 64>(conn, chunk),
+            32 => exec::<R, 32>(conn, chunk),
+            16 => exec::<R, 16>(conn, chunk),
+            8 => exec::<R, 8>(conn, chunk),
+            4 => exec::<R, 4>(conn, chunk),
+            2 => exec::<R, 2>(conn, chunk),
+            _ => exec::<R, 1>(conn, chunk),
+        }?;
         rest = tail;
     }
     Ok(())
@@ -425,15 +452,15 @@ impl GroupRows {
                 insert_pg!(pg, RequestColumns, self.requests);
                 insert_pg!(pg, DutyColumns, self.duties);
             }
-            DbConnection::Sqlite(_) => {
-                insert_all(conn, &self.ledger)?;
-                insert_all(conn, &self.payloads)?;
-                insert_all(conn, &self.nodes)?;
-                insert_all(conn, &self.records)?;
-                insert_all(conn, &self.fixes)?;
-                insert_all(conn, &self.bindings)?;
-                insert_all(conn, &self.requests)?;
-                insert_all(conn, &self.duties)?;
+            DbConnection::Sqlite(lite) => {
+                insert_all(lite, &self.ledger)?;
+                insert_all(lite, &self.payloads)?;
+                insert_all(lite, &self.nodes)?;
+                insert_all(lite, &self.records)?;
+                insert_all(lite, &self.fixes)?;
+                insert_all(lite, &self.bindings)?;
+                insert_all(lite, &self.requests)?;
+                insert_all(lite, &self.duties)?;
             }
         }
         for row in &self.returns {

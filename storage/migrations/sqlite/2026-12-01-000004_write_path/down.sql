@@ -1,3 +1,17 @@
+CREATE TABLE ledger_payloads_checked (
+    seq     INTEGER PRIMARY KEY NOT NULL REFERENCES ledger (seq),
+    salt    BLOB    NOT NULL,
+    payload BLOB    NOT NULL
+);
+INSERT INTO ledger_payloads_checked (seq, salt, payload)
+    SELECT seq, salt, payload FROM ledger_payloads;
+DROP TABLE ledger_payloads;
+ALTER TABLE ledger_payloads_checked RENAME TO ledger_payloads;
+CREATE TRIGGER ledger_payloads_no_update BEFORE UPDATE ON ledger_payloads
+BEGIN
+    SELECT RAISE(ABORT, 'ledger payloads are never rewritten: UPDATE refused');
+END;
+
 CREATE TABLE fixes_by_record (
     record_id   TEXT   PRIMARY KEY NOT NULL,
     person_id   TEXT   NOT NULL,

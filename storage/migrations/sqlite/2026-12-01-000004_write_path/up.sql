@@ -7,12 +7,15 @@ DROP INDEX fixes_person_point;
 DROP INDEX records_refers_to;
 
 -- Records keyed by seq: the table grows at its end, and the separate UNIQUE (seq) index goes.
+-- No foreign key to people (nor from ledger_payloads to ledger, below): the writer writes both
+-- sides in one transaction and `fieldtrail check-store` proves the references, while a foreign
+-- key makes SQLite keep a statement journal for every multi-row INSERT and look up each row.
 -- The answer given at submission is no longer kept here: it is rebuilt from the record's ledger
 -- entry (seq, leaf hash, received_at, verdicts), which holds every part of it already.
 CREATE TABLE records_by_seq (
     seq              INTEGER PRIMARY KEY NOT NULL,
     id               TEXT   NOT NULL UNIQUE,
-    person_id        TEXT   NOT NULL REFERENCES people (id),
+    person_id        TEXT   NOT NULL,
     kind             TEXT   NOT NULL,
     captured_at      BIGINT NOT NULL,
     content_hash     BLOB   NOT NULL,
@@ -53,3 +56,19 @@ INSERT INTO fixes_by_seq (seq, record_id, person_id, captured_at, lon, lat, sent
     FROM fixes f JOIN records r ON r.id = f.record_id;
 DROP TABLE fixes;
 ALTER TABLE fixes_by_seq RENAME TO fixes;
+
+-- Payloads without their foreign key to the ledger (see records above); the rule that a payload
+-- is never rewritten stays.
+CREATE TABLE ledger_payloads_unchecked (
+    seq     INTEGER PRIMARY KEY NOT NULL,
+    salt    BLOB    NOT NULL,
+    payload BLOB    NOT NULL
+);
+INSERT INTO ledger_payloads_unchecked (seq, salt, payload)
+    SELECT seq, salt, payload FROM ledger_payloads;
+DROP TABLE ledger_payloads;
+ALTER TABLE ledger_payloads_unchecked RENAME TO ledger_payloads;
+CREATE TRIGGER ledger_payloads_no_update BEFORE UPDATE ON ledger_payloads
+BEGIN
+    SELECT RAISE(ABORT, 'ledger payloads are never rewritten: UPDATE refused');
+END;
