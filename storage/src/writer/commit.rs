@@ -87,13 +87,14 @@ fn connect(url: &str) -> StorageResult<DbConnection> {
         // Whatever the server's default: a group is acknowledged only once its commit is on disk.
         conn.batch_execute("SET synchronous_commit = on")?;
     } else {
-        // The WAL checkpointer thread does the checkpoints (see crate::wal); these bound the WAL
-        // should it fall behind.
+        // The WAL checkpointer thread does the checkpoints (see crate::wal); the writer's own
+        // autocheckpoint only bounds the WAL should it fall behind. No journal_size_limit: the
+        // WAL file is reused from its start after each checkpoint, and truncating it each time
+        // made the writer stall on giving the blocks back and allocating them again.
         // A group of thousands of records dirties many pages; a cache that holds them all saves
         // spilling them to the WAL and reading them back before the commit.
         conn.batch_execute(&format!(
-            "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864; \
-             PRAGMA cache_size = -65536;",
+            "PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -32768;",
             crate::wal::WRITER_AUTOCHECKPOINT_PAGES
         ))?;
     }
