@@ -104,6 +104,8 @@ pub fn records_of(
     person_id: &str,
     filter: &RecordFilter,
 ) -> StorageResult<(Vec<Value>, Option<i64>)> {
+    // The page's seqs first, from the (person_id, captured_at) index alone (it holds the seq,
+    // the row's key), then only those rows: a cadre's records are not read whole for a page.
     let mut query = records::table
         .filter(records::person_id.eq(person_id))
         .into_boxed();
@@ -119,18 +121,19 @@ pub fn records_of(
     if let Some(after) = filter.after_seq {
         query = query.filter(records::seq.gt(after));
     }
-    let mut rows: Vec<RecordRow> = query
+    let mut seqs: Vec<i64> = query
         .order(records::seq.asc())
         .limit(filter.limit + 1)
+        .select(records::seq)
+        .load(conn)?;
+    let more = seqs.len() as i64 > filter.limit;
+    seqs.truncate(usize::try_from(filter.limit).unwrap_or(0));
+    let rows: Vec<RecordRow> = records::table
+        .filter(records::seq.eq_any(&seqs))
+        .order(records::seq.asc())
         .select(RecordRow::as_select())
         .load(conn)?;
-    let more = rows.len() as i64 > filter.limit;
-    rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
-    let next = if more {
-        rows.last().map(|r| r.seq)
-    } else {
-        None
-    };
+    let next = if more { seqs.last().copied() } else { None };
     Ok((record_views(conn, rows)?, next))
 }
 

@@ -19,3 +19,4 @@ ALTER TABLE fixes ADD PRIMARY KEY (record_id);
 CREATE INDEX fixes_person_time ON fixes (person_id, captured_at);
 CREATE INDEX fixes_person_point ON fixes (person_id, sent_lon, sent_lat);
 CREATE INDEX records_refers_to ON records (refers_to);
+CREATE INDEX records_person_seq ON records (person_id, seq);

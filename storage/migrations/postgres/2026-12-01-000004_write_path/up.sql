@@ -4,6 +4,9 @@
 -- (requests carry their own refers_to index).
 DROP INDEX fixes_person_point;
 DROP INDEX records_refers_to;
+-- One index by person, not two: each is a page to update per cadre in every commit; a cadre's
+-- history in seq order is found through (person_id, captured_at) too.
+DROP INDEX records_person_seq;
 
 -- Fixes keyed by their entry's seq, which only grows. A person's fixes are found through
 -- records (person_id, captured_at), indexed already, instead of through two indexes of their own
