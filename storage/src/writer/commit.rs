@@ -85,7 +85,8 @@ fn connect(url: &str) -> StorageResult<DbConnection> {
             ));
         }
         // Whatever the server's default: a group is acknowledged only once its commit is on disk.
-        conn.batch_execute("SET synchronous_commit = on")?;
+        // The writer's queries are lookups by key: parallel workers would only add their start.
+        conn.batch_execute("SET synchronous_commit = on; SET max_parallel_workers_per_gather = 0")?;
     } else {
         // The WAL checkpointer thread does the checkpoints (see crate::wal); the writer's own
         // autocheckpoint only bounds the WAL should it fall behind. No journal_size_limit: the

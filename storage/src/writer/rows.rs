@@ -253,9 +253,9 @@ fn insert_all<R: BulkRow + 'static>(
 }
 
 /// On PostgreSQL, a table's rows as one `INSERT … SELECT * FROM unnest($1, $2, …)`: one bound
-/// array per column, so the statement is the same whatever the row count — prepared once, one
-/// round trip per table and group. (COPY costs two round trips and a setup each time, which
-/// outweighed its per-row speed at the group sizes single requests make.)
+/// array per column, so the statement is the same whatever the row count. (COPY costs two round
+/// trips and a setup for each table, which outweighed its per-row speed at the group sizes
+/// single requests make.) The tables' inserts go out together as a [`PgGroupInsert`].
 macro_rules! pg_columns {
     ($row:ty, $name:ident, $table:literal, [$($column:ident: $ty:ty),+ $(,)?]) => {
         struct $name<'a> {
@@ -299,7 +299,6 @@ macro_rules! pg_columns {
             }
         }
 
-        impl RunQueryDsl<diesel::PgConnection> for $name<'_> {}
     };
     (@names $first:ident $(, $rest:ident)*) => {
         concat!(stringify!($first) $(, ", ", stringify!($rest))*)
@@ -403,13 +402,64 @@ pg_columns!(DutyRow, DutyColumns, "duties", [
     seq: BigInt,
 ]);
 
-macro_rules! insert_pg {
-    ($pg:expr, $columns:ident, $rows:expr) => {
-        if !$rows.is_empty() {
-            $columns::of(&$rows).execute($pg)?;
-        }
-    };
+/// On PostgreSQL, all of a group's inserts as one statement: each table's `INSERT … SELECT *
+/// FROM unnest(…)` a data-modifying `WITH` part, the last one the statement's own. One round
+/// trip for the whole group instead of one per table, and one prepared statement whatever the
+/// rows (a table without rows gets empty arrays).
+struct PgGroupInsert<'a> {
+    ledger: LedgerColumns<'a>,
+    payloads: PayloadColumns<'a>,
+    nodes: NodeColumns<'a>,
+    records: RecordColumns<'a>,
+    fixes: FixColumns<'a>,
+    bindings: BindingColumns<'a>,
+    requests: RequestColumns<'a>,
+    duties: DutyColumns<'a>,
 }
+
+impl<'a> PgGroupInsert<'a> {
+    fn of(rows: &'a GroupRows) -> Self {
+        PgGroupInsert {
+            ledger: LedgerColumns::of(&rows.ledger),
+            payloads: PayloadColumns::of(&rows.payloads),
+            nodes: NodeColumns::of(&rows.nodes),
+            records: RecordColumns::of(&rows.records),
+            fixes: FixColumns::of(&rows.fixes),
+            bindings: BindingColumns::of(&rows.bindings),
+            requests: RequestColumns::of(&rows.requests),
+            duties: DutyColumns::of(&rows.duties),
+        }
+    }
+}
+
+impl QueryId for PgGroupInsert<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<diesel::pg::Pg> for PgGroupInsert<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        let parts: [&dyn QueryFragment<diesel::pg::Pg>; 7] = [
+            &self.ledger,
+            &self.payloads,
+            &self.nodes,
+            &self.records,
+            &self.fixes,
+            &self.bindings,
+            &self.requests,
+        ];
+        for (i, part) in parts.into_iter().enumerate() {
+            out.push_sql(if i == 0 { "WITH " } else { ", " });
+            out.push_sql(&format!("w{i} AS ("));
+            part.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        out.push_sql(" ");
+        self.duties.walk_ast(out.reborrow())
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for PgGroupInsert<'_> {}
 
 /// A leave request the cadre has come back from.
 pub(crate) struct ReturnRow {
@@ -443,14 +493,9 @@ impl GroupRows {
     fn write_all(&self, conn: &mut DbConnection) -> StorageResult<()> {
         match conn {
             DbConnection::Postgres(pg) => {
-                insert_pg!(pg, LedgerColumns, self.ledger);
-                insert_pg!(pg, PayloadColumns, self.payloads);
-                insert_pg!(pg, NodeColumns, self.nodes);
-                insert_pg!(pg, RecordColumns, self.records);
-                insert_pg!(pg, FixColumns, self.fixes);
-                insert_pg!(pg, BindingColumns, self.bindings);
-                insert_pg!(pg, RequestColumns, self.requests);
-                insert_pg!(pg, DutyColumns, self.duties);
+                if !self.ledger.is_empty() {
+                    PgGroupInsert::of(self).execute(pg)?;
+                }
             }
             DbConnection::Sqlite(lite) => {
                 insert_all(lite, &self.ledger)?;

@@ -53,14 +53,17 @@ const RECORD_JOINS: &str = " JOIN ledger l ON l.seq = r.seq \
 
 impl QueryFragment<Pg> for RecordsById<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        // Planned afresh each time: a prepared statement's generic plan, made while the tables
-        // were still empty, can stay a scan of `records` long after the table has grown.
-        out.unsafe_to_cache_prepared();
-        out.push_sql(RECORD_COLUMNS);
-        out.push_sql("unnest(");
+        // A lookup per id, whatever the planner thinks of the table: left to join freely, it
+        // merges thousands of ids with a scan of all of `records` (tens of milliseconds, and
+        // more as the ledger grows). `OFFSET 0` keeps the LATERAL subquery from being pulled up
+        // into such a join.
+        out.push_sql("SELECT r.* FROM unnest(");
         out.push_bind_param::<Array<Text>, _>(self.ids)?;
-        out.push_sql(") AS wanted (id) JOIN records r ON r.id = wanted.id");
+        out.push_sql(") AS wanted (id) CROSS JOIN LATERAL (");
+        out.push_sql(RECORD_COLUMNS);
+        out.push_sql("records r");
         out.push_sql(RECORD_JOINS);
+        out.push_sql(" WHERE r.id = wanted.id OFFSET 0) r");
         Ok(())
     }
 }
