@@ -41,7 +41,7 @@ fn answer(outcome: RecordOutcome) -> HttpResponse {
     } else {
         HttpResponse::Ok()
     };
-    response.json(outcome.response)
+    response.json(&*outcome.response)
 }
 
 /// One record. Records outside the village or off the roster are stored with their verdicts,
@@ -165,7 +165,7 @@ fn item_result(id: Option<Uuid>, result: StorageResult<RecordOutcome>) -> Value 
         Ok(outcome) => json!({
             "id": id.map(|id| id.to_string()),
             "status": if outcome.created { 201 } else { 200 },
-            "body": outcome.response,
+            "body": &*outcome.response,
         }),
         Err(err) => item_problem(id, &ApiError::from(err)),
     }

@@ -19,6 +19,7 @@ use fieldtrail_domain::record::{
 use fieldtrail_domain::roster::{county_date, format_date};
 use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitPath};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 use time::Date;
 
 /// Who submits a record: the person it is stored under, and their scope (for duty rotas).
@@ -29,10 +30,11 @@ pub struct Submitter {
 }
 
 /// The answer to a record submission: the stored response, and whether this call created it.
+/// Shared: the writer keeps the same answer for a resend later in the group.
 #[derive(Debug, Clone)]
 pub struct RecordOutcome {
     pub created: bool,
-    pub response: Value,
+    pub response: Arc<Value>,
 }
 
 /// One item of a batch: where it sat in the request, and the record.
@@ -191,7 +193,7 @@ pub(crate) fn append_record(
         payload: &record.payload,
     });
 
-    let response = record_answer(
+    let response = Arc::new(record_answer(
         &record_id,
         submission.kind.as_str(),
         appended.seq,
@@ -199,7 +201,7 @@ pub(crate) fn append_record(
         ledger.now_text,
         verdict_value,
         flags_value,
-    );
+    ));
     let mut learned = vec![Learned::Record {
         id: record_id.clone(),
         record: KnownRecord {
@@ -207,7 +209,7 @@ pub(crate) fn append_record(
             kind: submission.kind.as_str().to_owned(),
             content_hash: record.payload.hash.to_vec(),
             salt: Some(record.payload.salt.to_vec()),
-            response: response.clone(),
+            response: Arc::clone(&response),
             returned_on: None,
         },
     }];
@@ -333,7 +335,7 @@ fn resent(
     person: &str,
     record_id: &str,
     payload: &[u8],
-) -> StorageResult<Option<Value>> {
+) -> StorageResult<Option<Arc<Value>>> {
     let Some(stored) = state.record(record_id) else {
         return Ok(None);
     };
@@ -344,7 +346,7 @@ fn resent(
         .as_ref()
         .is_some_and(|salt| payload_hash(salt, payload).as_slice() == stored.content_hash);
     if stored.person_id == person && same_content {
-        return Ok(Some(stored.response.clone()));
+        return Ok(Some(Arc::clone(&stored.response)));
     }
     Err(StorageError::Conflict(format!(
         "record {record_id} was already submitted with different content"

@@ -75,7 +75,7 @@ pub(crate) struct KnownRecord {
     /// None once the payload (and its salt) has been purged.
     pub salt: Option<Vec<u8>>,
     /// The answer given when it was stored.
-    pub response: Value,
+    pub response: Arc<Value>,
     /// For a leave request: the day the cadre came back, once they have.
     pub returned_on: Option<String>,
 }

@@ -71,7 +71,7 @@ impl JudgeState {
                     kind: row.kind,
                     content_hash: row.content_hash,
                     salt: row.salt,
-                    response,
+                    response: std::sync::Arc::new(response),
                     returned_on: row.returned_on,
                 };
                 self.records.insert(row.id, record);
