@@ -1,8 +1,11 @@
 //! SQLite copies its write-ahead log back into the database file in checkpoints. By default the
 //! committing connection does that itself every 1,000 pages, so the ledger writer would stall
 //! on copying pages and on the database file's fsync in the middle of a group. Instead a thread
-//! of its own, on a connection of its own, checkpoints a few times a second in PASSIVE mode,
-//! which never blocks the writer or readers. Durability does not depend on it: a commit is on
+//! of its own, on a connection of its own, checkpoints every 50 ms in PASSIVE mode, which never
+//! blocks the writer or readers. Small, frequent checkpoints matter: the checkpoint ends with an
+//! fsync of the database file, and a commit's WAL fsync queued behind a large one stalls for
+//! tens of milliseconds (at half load, p99 latency measured 200 ms with a 200 ms interval, 12-16
+//! ms with 50 ms). Durability does not depend on it: a commit is on
 //! disk once the WAL is synced; the checkpoint only keeps the WAL short.
 
 use crate::db::{establish, DbConnection};
@@ -11,7 +14,7 @@ use diesel::connection::SimpleConnection;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-const INTERVAL: Duration = Duration::from_millis(200);
+const INTERVAL: Duration = Duration::from_millis(50);
 
 /// Pages the writer lets the WAL grow to before it checkpoints itself after all: a safety net
 /// should the checkpointer thread fall behind or fail (about 200 MiB of 4 KiB pages).
