@@ -24,6 +24,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Running inside another program (tests): leave signal handling to it.
     pub embedded: bool,
+    /// The clock the server judges by; tests move it forward to pass deadlines.
+    pub clock: fieldtrail_storage::Clock,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -45,6 +47,7 @@ impl Config {
             read_pool_size: 8,
             workers: None,
             embedded: false,
+            clock: fieldtrail_storage::Clock::system(),
         }
     }
 

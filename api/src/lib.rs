@@ -15,6 +15,7 @@ pub mod routes;
 pub mod state;
 pub mod telemetry;
 pub mod verify;
+pub mod verify_draw;
 
 use crate::auth::{load_or_create_key, KeyError, TokenKeys};
 use crate::config::Config;
@@ -59,7 +60,7 @@ pub fn open_state(config: &Config) -> Result<web::Data<AppState>, StartError> {
     let log_verifier_key = log.signer.verifier_key();
     let url = config.database_url();
     let db = Database::open(&url, config.read_pool_size)?;
-    let writer = Writer::start(&url, log)?;
+    let writer = Writer::start(&url, log, config.clock.clone())?;
     let attachments = crate::attachments::AttachmentStore::open(config.attachments_path())
         .map_err(|source| StartError::DataDir {
             path: config.attachments_path().display().to_string(),
@@ -72,6 +73,7 @@ pub fn open_state(config: &Config) -> Result<web::Data<AppState>, StartError> {
         tokens,
         log_verifier_key,
         attachments,
+        clock: config.clock.clone(),
     }))
 }
 
@@ -152,6 +154,7 @@ impl Application {
             server = server.disable_signals();
         }
         spawn_checkpointer(state.clone(), config.checkpoint_interval);
+        spawn_deadline_watch(state.clone());
         Ok(Application {
             port,
             server: server.run(),
@@ -186,6 +189,24 @@ fn spawn_checkpointer(state: web::Data<AppState>, interval: std::time::Duration)
             ticker.tick().await;
             if let Err(err) = state.writer.checkpoint().await {
                 tracing::warn!(error = %err, "periodic checkpoint failed");
+            }
+        }
+    });
+}
+
+/// How often open challenges are checked for a passed deadline.
+const DEADLINE_WATCH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Asks the writer every second to decide `missed` for challenges whose deadline has passed,
+/// so the outcome is recorded without any request arriving (and after a restart too: the open
+/// challenges are loaded from the database).
+fn spawn_deadline_watch(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let mut ticker = actix_web::rt::time::interval(DEADLINE_WATCH);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = state.writer.expire_challenges().await {
+                tracing::warn!(error = %err, "deciding missed challenges failed");
             }
         }
     });

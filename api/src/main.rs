@@ -1,7 +1,7 @@
 use clap::{Args, Parser, Subcommand};
 use fieldtrail_api::auth::hash_password;
 use fieldtrail_api::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
-use fieldtrail_api::{demo, open_state, telemetry, verify, Application};
+use fieldtrail_api::{demo, open_state, telemetry, verify, verify_draw, Application};
 use fieldtrail_domain::person::{DisplayName, Password, Role, Username};
 use fieldtrail_storage::writer::NewPerson;
 use std::path::PathBuf;
@@ -27,6 +27,9 @@ enum Command {
     Export(ExportArgs),
     /// Check an export file or a live server against the log's key; exit 0 only if all verifies.
     Verify(VerifyArgs),
+    /// Recompute a spot-check draw from the signed ledger (seed, population hash, sample);
+    /// exit 0 only if everything matches.
+    VerifyDraw(VerifyDrawArgs),
     /// Benchmark the Merkle tree: bulk-build N leaves in a scratch SQLite file, time proofs.
     BenchLedger(BenchArgs),
     /// Drive a running server with generated cadre traffic; report throughput and latency.
@@ -66,6 +69,10 @@ struct ExportArgs {
     /// Last sequence number to include (default: the latest checkpoint's size).
     #[arg(long)]
     to: Option<u64>,
+    /// Which payloads to include: those of spot-check draws and samples (enough for
+    /// `verify-draw --file`), all (exact coordinates, notes: personal data) or none.
+    #[arg(long, value_enum, default_value_t = verify::Payloads::Draws)]
+    payloads: verify::Payloads,
     #[command(flatten)]
     storage: StorageArgs,
 }
@@ -88,6 +95,27 @@ struct VerifyArgs {
     /// An earlier checkpoint (signed note file): check that the ledger still extends it.
     #[arg(long)]
     since: Option<PathBuf>,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "server"])))]
+struct VerifyDrawArgs {
+    /// The draw's id (as POST /v1/spot-checks/draws answered it: its ledger entry's id).
+    #[arg(long)]
+    draw: String,
+    /// An export written by `fieldtrail export` holding the draw entry, its sample entry and
+    /// their payloads.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// A running fieldtrail, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    server: Option<String>,
+    /// The log's verifier key (`name+id+key`, as GET /v1/ledger/key serves it) or a file holding it.
+    #[arg(long)]
+    key: String,
+    /// Bearer token of the supervisor who made the draw, an inspector or an admin (needed with --server).
+    #[arg(long, env = "FIELDTRAIL_TOKEN")]
+    token: Option<String>,
 }
 
 #[derive(Args)]
@@ -175,6 +203,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => run_demo(config_from(args.storage, args.bind)),
         Command::Export(args) => export(args),
         Command::Verify(args) => verify(args),
+        Command::VerifyDraw(args) => verify_draw(args),
         Command::BenchLedger(args) => bench_ledger(args),
         Command::Loadtest(args) => fieldtrail_api::loadtest::main(&args),
         Command::CheckStore(args) => check_store(args),
@@ -285,7 +314,8 @@ fn export(args: ExportArgs) -> Result<(), String> {
     let config = config_from(args.storage, DEFAULT_BIND.to_owned());
     let db =
         fieldtrail_storage::Database::open(&config.database_url(), 2).map_err(|e| e.to_string())?;
-    let bundle = verify::export(&db, args.from, args.to).map_err(|e| e.to_string())?;
+    let bundle =
+        verify::export_with(&db, args.from, args.to, args.payloads).map_err(|e| e.to_string())?;
     let json = serde_json::to_vec(&bundle).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, json).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let checkpoint_size = bundle.checkpoint.lines().nth(1).unwrap_or("?");
@@ -316,6 +346,29 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
         None => None,
     };
     let report = verify::verify_bundle(&bundle, &verifier, since.as_deref());
+    print!("{}", report.render());
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(format!("{} check(s) failed", report.failures().len()))
+    }
+}
+
+fn verify_draw(args: VerifyDrawArgs) -> Result<(), String> {
+    let verifier = verify::read_key(&args.key).map_err(|e| e.to_string())?;
+    let report = match (&args.file, &args.server) {
+        (Some(file), _) => {
+            let text = verify::read_file(&file.to_string_lossy()).map_err(|e| e.to_string())?;
+            let bundle = serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not an export: {e}", file.display()))?;
+            verify_draw::verify_file(&bundle, &verifier, &args.draw)
+        }
+        (None, Some(server)) => {
+            verify_draw::verify_online(server, &verifier, &args.draw, args.token.as_deref())
+        }
+        (None, None) => return Err("give --file or --server".into()),
+    }
+    .map_err(|e| e.to_string())?;
     print!("{}", report.render());
     if report.ok() {
         Ok(())

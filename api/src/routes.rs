@@ -5,8 +5,8 @@ use crate::attachments::MAX_ATTACHMENT_BYTES;
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use crate::handlers::{
-    assignments, attachments, auth, decisions, health, households, ledger, pairings, people,
-    records, units,
+    alerts, assignments, attachments, auth, challenges, decisions, health, households, ledger,
+    pairings, people, records, spot_checks, units,
 };
 
 /// A batch of 500 records, each up to a 10,000-character log, fits.
@@ -181,6 +181,44 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
         ledger::consistency,
     );
     r.add(Method::GET, "/v1/ledger/entries", body, ledger::entries);
+    r.add(
+        Method::POST,
+        "/v1/spot-checks/draws",
+        body,
+        spot_checks::create_draw,
+    );
+    r.add(
+        Method::GET,
+        "/v1/spot-checks/draws",
+        body,
+        spot_checks::list_draws,
+    );
+    r.add(
+        Method::GET,
+        "/v1/spot-checks/draws/{id}",
+        body,
+        spot_checks::get_draw,
+    );
+    r.add(
+        Method::POST,
+        "/v1/spot-checks/outcomes",
+        body,
+        spot_checks::record_outcome,
+    );
+    r.add(
+        Method::POST,
+        "/v1/spot-checks/households/{id}/verifications",
+        body,
+        spot_checks::verify_household,
+    );
+    r.add(Method::GET, "/v1/me/challenges", body, challenges::mine);
+    r.add(
+        Method::POST,
+        "/v1/challenges/{id}/responses",
+        body,
+        challenges::respond,
+    );
+    r.add(Method::GET, "/v1/alerts", body, alerts::list);
     r.cfg.default_service(web::to(no_route));
 }
 

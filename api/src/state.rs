@@ -9,4 +9,6 @@ pub struct AppState {
     /// The log's verifier key in signed-note form (`name+id+key`).
     pub log_verifier_key: String,
     pub attachments: crate::attachments::AttachmentStore,
+    /// The server's clock (the writer's too): what deadlines and quiet hours are judged by.
+    pub clock: fieldtrail_storage::Clock,
 }

@@ -3,16 +3,20 @@
 //! A bundle holds a signed checkpoint of size n, the entries with seq in [from, to] (their
 //! canonical bytes and the leaf the tree holds for each), and the perfect-subtree hashes that
 //! cover the leaves before and after them, so the verifier can rebuild the root of all n leaves
-//! from the entry bytes alone. The format is documented in docs/ledger.md.
+//! from the entry bytes alone. Some entries carry their salted payload too, so that a draw can
+//! be recomputed offline (`fieldtrail verify-draw --file`). The format is documented in
+//! docs/ledger.md.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use fieldtrail_domain::canonical::payload_hash;
 use fieldtrail_domain::merkle::NodeSource;
 use fieldtrail_domain::merkle::{decompose, leaf_hash, CompactRange, Hash};
 use fieldtrail_domain::note::{Checkpoint, NoteVerifier};
 use fieldtrail_storage::merkle::{self as tree, DbNodes};
 use fieldtrail_storage::{Database, StorageError};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 pub const BUNDLE_FORMAT: &str = "fieldtrail-export/1";
 
@@ -31,6 +35,27 @@ pub struct BundleEntry {
     pub body: String,
     /// Hex of the leaf hash the tree holds for this entry.
     pub leaf_hash: String,
+    /// Base64 of the payload's salt, when the export carries the payload (see [`Payloads`]);
+    /// absent in bundles from before payloads were exported and in those fetched from a server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Base64 of the canonical payload bytes the header's `payload_hash` covers with `salt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+}
+
+/// Which payloads an export carries. Payloads hold exact coordinates, device ids and notes
+/// (personal information under PIPL), so by default only those that `verify-draw` needs go into
+/// a file: the draws' and samples', which name person and household ids and nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Payloads {
+    /// Headers only, as bundles were before payloads were exported.
+    None,
+    /// The payloads of `spot_check.draw` and `spot_check.sample` entries.
+    #[default]
+    Draws,
+    /// Every stored payload.
+    All,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,8 +105,41 @@ fn node_refs(
         .collect()
 }
 
-/// Builds a bundle of the entries with seq in [from, to] against the latest stored checkpoint.
+/// The stored payloads of entries [first, last] that `which` selects, by seq.
+fn payload_rows(
+    conn: &mut fieldtrail_storage::DbConnection,
+    first: u64,
+    last: u64,
+    which: Payloads,
+) -> Result<HashMap<u64, tree::StoredPayload>, StorageError> {
+    let kinds: Option<&[&str]> = match which {
+        Payloads::None => return Ok(HashMap::new()),
+        Payloads::Draws => Some(&["spot_check.draw", "spot_check.sample"]),
+        Payloads::All => None,
+    };
+    let (first, last) = (
+        i64::try_from(first).unwrap_or(i64::MAX),
+        i64::try_from(last).unwrap_or(i64::MAX),
+    );
+    Ok(tree::payloads_between(conn, first, last, kinds)?
+        .into_iter()
+        .map(|row| (u64::try_from(row.seq).unwrap_or(0), row))
+        .collect())
+}
+
+/// Builds a bundle of the entries with seq in [from, to] against the latest stored checkpoint,
+/// with the payloads of draws and samples (see [`Payloads`]).
 pub fn export(db: &Database, from: Option<u64>, to: Option<u64>) -> Result<Bundle, VerifyError> {
+    export_with(db, from, to, Payloads::default())
+}
+
+/// [`export`] with the choice of payloads to include.
+pub fn export_with(
+    db: &Database,
+    from: Option<u64>,
+    to: Option<u64>,
+    payloads: Payloads,
+) -> Result<Bundle, VerifyError> {
     let mut conn = db.conn()?;
     let checkpoint = tree::latest_checkpoint(&mut conn)?.ok_or_else(|| {
         VerifyError::Usage(
@@ -104,11 +162,15 @@ pub fn export(db: &Database, from: Option<u64>, to: Option<u64>) -> Result<Bundl
         if page.is_empty() {
             return Err(StorageError::Corrupt(format!("ledger entry {next} is missing")).into());
         }
+        let mut stored = payload_rows(&mut conn, next, next + count - 1, payloads)?;
         for entry in page {
+            let payload = stored.remove(&(entry.seq as u64));
             entries.push(BundleEntry {
                 seq: entry.seq as u64,
                 body: STANDARD.encode(&entry.body),
                 leaf_hash: hex::encode(entry.tree_leaf),
+                salt: payload.as_ref().map(|row| STANDARD.encode(&row.salt)),
+                payload: payload.as_ref().map(|row| STANDARD.encode(&row.payload)),
             });
         }
         next += count;
@@ -127,27 +189,9 @@ pub fn export(db: &Database, from: Option<u64>, to: Option<u64>) -> Result<Bundl
 /// Assembles a bundle of the whole ledger from a live server (entries need an inspector's or
 /// admin's token).
 pub fn fetch(server: &str, token: Option<&str>) -> Result<Bundle, VerifyError> {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let base = server.trim_end_matches('/');
+    let client = Client::new(server, token);
     let get = |path: &str| -> Result<String, VerifyError> {
-        let mut request = agent.get(format!("{base}{path}"));
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let mut response = request
-            .call()
-            .map_err(|err| VerifyError::Http(err.to_string()))?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(256 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|err| VerifyError::Http(err.to_string()))?;
+        let (status, body) = client.get(path)?;
         if status != 200 {
             return Err(VerifyError::Http(format!(
                 "GET {path} answered {status}: {body}"
@@ -178,6 +222,8 @@ pub fn fetch(server: &str, token: Option<&str>) -> Result<Bundle, VerifyError> {
                 seq: item["seq"].as_u64().unwrap_or(0),
                 body: item["body"].as_str().unwrap_or("").to_owned(),
                 leaf_hash: item["leaf_hash"].as_str().unwrap_or("").to_owned(),
+                salt: None,
+                payload: None,
             });
         }
         start += count;
@@ -193,19 +239,74 @@ pub fn fetch(server: &str, token: Option<&str>) -> Result<Bundle, VerifyError> {
     })
 }
 
-/// What verification found: every check in order, each passed or failed.
+/// GETs against a live server with an optional bearer token; the status and body whatever
+/// the status (`verify --server` and `verify-draw --server`).
+pub(crate) struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    pub(crate) fn new(server: &str, token: Option<&str>) -> Client {
+        Client {
+            agent: ureq::Agent::new_with_config(
+                ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build(),
+            ),
+            base: server.trim_end_matches('/').to_owned(),
+            token: token.map(str::to_owned),
+        }
+    }
+
+    pub(crate) fn get(&self, path: &str) -> Result<(u16, String), VerifyError> {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request
+            .call()
+            .map_err(|err| VerifyError::Http(err.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|err| VerifyError::Http(err.to_string()))?;
+        Ok((status, body))
+    }
+}
+
+/// What verification found: every check in order, each passed or failed, and facts learned on
+/// the way (`verify-draw` names the draw it verified).
 #[derive(Debug, Default)]
 pub struct Report {
     pub checks: Vec<(bool, String)>,
+    /// (label, value) lines, in the order they were learned.
+    pub facts: Vec<(&'static str, String)>,
 }
 
 impl Report {
-    fn pass(&mut self, what: impl Into<String>) {
+    pub(crate) fn pass(&mut self, what: impl Into<String>) {
         self.checks.push((true, what.into()));
     }
 
-    fn fail(&mut self, what: impl Into<String>) {
+    pub(crate) fn fail(&mut self, what: impl Into<String>) {
         self.checks.push((false, what.into()));
+    }
+
+    pub(crate) fn fact(&mut self, label: &'static str, value: impl Into<String>) {
+        self.facts.push((label, value.into()));
+    }
+
+    /// The value of a fact, e.g. `sample`.
+    pub fn fact_value(&self, label: &str) -> Option<&str> {
+        self.facts
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|(_, value)| value.as_str())
     }
 
     pub fn ok(&self) -> bool {
@@ -221,17 +322,22 @@ impl Report {
     }
 
     pub fn render(&self) -> String {
+        self.render_as("VERIFIED", "NOT VERIFIED")
+    }
+
+    /// Every check, then the facts, then `passed` or `failed` as the last line.
+    pub(crate) fn render_as(&self, passed: &str, failed: &str) -> String {
         let mut out = String::new();
         for (ok, what) in &self.checks {
             out.push_str(if *ok { "ok    " } else { "FAIL  " });
             out.push_str(what);
             out.push('\n');
         }
-        out.push_str(if self.ok() {
-            "VERIFIED\n"
-        } else {
-            "NOT VERIFIED\n"
-        });
+        for (label, value) in &self.facts {
+            out.push_str(&format!("{label:<11} {value}\n"));
+        }
+        out.push_str(if self.ok() { passed } else { failed });
+        out.push('\n');
         out
     }
 }
@@ -267,8 +373,28 @@ fn open_checkpoint(
     }
 }
 
-/// Recomputes every leaf and the root from the bundle; with `since`, also checks that the
-/// ledger is an extension of that earlier checkpoint.
+/// Whether an exported payload is the one its header commits to: SHA-256(salt ‖ payload) must
+/// be the header's `payload_hash`.
+fn check_payload(entry: &BundleEntry, header: Option<&serde_json::Value>) -> Result<(), String> {
+    let (Some(salt), Some(payload)) = (&entry.salt, &entry.payload) else {
+        return Err("the bundle carries only one of its payload's salt and bytes".into());
+    };
+    let (Ok(salt), Ok(payload)) = (STANDARD.decode(salt), STANDARD.decode(payload)) else {
+        return Err("its payload or salt is not base64".into());
+    };
+    let committed = header.and_then(|h| h["payload_hash"].as_str());
+    if committed != Some(hex::encode(payload_hash(&salt, &payload)).as_str()) {
+        return Err(
+            "its payload does not hash to the header's payload_hash (the payload was altered)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Recomputes every leaf and the root from the bundle, and checks every payload it carries
+/// against its header; with `since`, also checks that the ledger is an extension of that
+/// earlier checkpoint.
 pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&str>) -> Report {
     let mut report = Report::default();
     if bundle.format != BUNDLE_FORMAT {
@@ -297,6 +423,8 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
 
     let mut leaves = Vec::with_capacity(bundle.entries.len());
     let mut altered = Vec::new();
+    let mut payloads = 0usize;
+    let mut altered_payloads = Vec::new();
     for entry in &bundle.entries {
         let Ok(body) = STANDARD.decode(&entry.body) else {
             altered.push(format!("entry seq {}: body is not base64", entry.seq));
@@ -310,14 +438,19 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
                 entry.seq
             ));
         }
-        let header_seq = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["seq"].as_u64());
+        let header = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        let header_seq = header.as_ref().and_then(|v| v["seq"].as_u64());
         if header_seq != Some(entry.seq) {
             altered.push(format!(
                 "entry seq {}: its header names seq {header_seq:?}",
                 entry.seq
             ));
+        }
+        if entry.salt.is_some() || entry.payload.is_some() {
+            payloads += 1;
+            if let Err(problem) = check_payload(entry, header.as_ref()) {
+                altered_payloads.push(format!("entry seq {}: {problem}", entry.seq));
+            }
         }
         leaves.push(leaf);
     }
@@ -328,6 +461,14 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
         ));
     }
     for failure in altered {
+        report.fail(failure);
+    }
+    if payloads > 0 && altered_payloads.is_empty() {
+        report.pass(format!(
+            "{payloads} payloads in the bundle match their headers' payload_hash"
+        ));
+    }
+    for failure in altered_payloads {
         report.fail(failure);
     }
 

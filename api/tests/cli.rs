@@ -27,6 +27,8 @@ fn every_subcommand_has_help() {
         (vec!["demo", "--help"], "--data-dir"),
         (vec!["export", "--help"], "--out"),
         (vec!["verify", "--help"], "--since"),
+        (vec!["verify-draw", "--help"], "--draw"),
+        (vec!["export", "--help"], "--payloads"),
         (vec!["bench-ledger", "--help"], "--entries"),
         (vec!["--help"], "loadtest"),
         (vec!["--help"], "check-store"),
@@ -434,4 +436,141 @@ fn demo_loads_an_organisation_once_and_serves_it() {
         "",
     );
     assert_eq!(me["verdict"]["geo"], "inside");
+}
+
+/// `verify-draw` as an inspector runs it: exit 0 on a real draw, online and from an export;
+/// exit 1 under another log's key, on a tampered export, and for a draw id that is no UUID.
+#[test]
+fn verify_draw_checks_a_real_draw_and_exits_non_zero_on_a_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let (demo, port, _) = start_demo(&data_dir);
+    let token = login(port, "admin", "demo-admin-pass");
+    // An emergency reason lets the draw open challenges at any hour of the real clock.
+    let (status, drawn) = http(
+        port,
+        "POST",
+        "/v1/spot-checks/draws",
+        Some(&token),
+        r#"{"unit_code":"341322100201","population":"cadres","size":1,"emergency_reason":"cli test"}"#,
+    );
+    assert_eq!(status, 201, "{drawn}");
+    let id = drawn["id"].as_str().unwrap().to_owned();
+    let sample = drawn["sample"][0].as_str().unwrap().to_owned();
+    let key = http_text(port, "/v1/ledger/key");
+    let server = format!("http://127.0.0.1:{port}");
+
+    let (ok, stdout, stderr) = run(&[
+        "verify-draw",
+        "--server",
+        &server,
+        "--key",
+        key.trim(),
+        "--draw",
+        &id,
+        "--token",
+        &token,
+    ]);
+    assert!(ok, "verify-draw --server failed: {stdout}{stderr}");
+    assert!(stdout.ends_with("verify-draw: OK\n"), "{stdout}");
+    assert!(
+        stdout.contains(&sample),
+        "the report names the sample: {stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+
+    let other_key = "someone.else+00000000+AQ".to_owned() + &"A".repeat(43);
+    let (ok, _, stderr) = run(&[
+        "verify-draw",
+        "--server",
+        &server,
+        "--key",
+        &other_key,
+        "--draw",
+        &id,
+        "--token",
+        &token,
+    ]);
+    assert!(!ok, "verify-draw accepted a checkpoint under the wrong key");
+    assert!(
+        stderr.contains("--key") || stderr.contains("check(s) failed"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&[
+        "verify-draw",
+        "--server",
+        &server,
+        "--key",
+        key.trim(),
+        "--draw",
+        "42",
+        "--token",
+        &token,
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("--draw"), "{stderr}");
+    // The export must prove the sample entry: have the server sign a checkpoint that covers it.
+    http_text(port, "/v1/ledger/checkpoint");
+    drop(demo);
+
+    let export_file = dir.path().join("export.json");
+    let (ok, stdout, stderr) = run(&[
+        "export",
+        "--out",
+        export_file.to_str().unwrap(),
+        "--data-dir",
+        &data_dir,
+    ]);
+    assert!(ok, "export failed: {stdout}{stderr}");
+    let file = export_file.to_str().unwrap();
+    let (ok, stdout, stderr) = run(&[
+        "verify-draw",
+        "--file",
+        file,
+        "--key",
+        key.trim(),
+        "--draw",
+        &id,
+    ]);
+    assert!(ok, "verify-draw --file failed: {stdout}{stderr}");
+    assert!(stdout.ends_with("verify-draw: OK\n"), "{stdout}");
+    // The headers-only check still passes on the new bundle and checks its payloads.
+    let (ok, stdout, _) = run(&["verify", "--file", file, "--key", key.trim()]);
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains("payloads in the bundle match"), "{stdout}");
+
+    // Someone edits the exported sample: both commands now exit 1 and say why.
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export_file).unwrap()).unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let sample_seq = drawn["sample_seq"].as_u64().unwrap();
+    let entry = bundle["entries"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["seq"] == sample_seq)
+        .unwrap();
+    let payload = String::from_utf8(b64.decode(entry["payload"].as_str().unwrap()).unwrap())
+        .unwrap()
+        .replace(&sample, "00000000-0000-7000-8000-000000000000");
+    entry["payload"] = serde_json::json!(b64.encode(payload));
+    let tampered = dir.path().join("tampered.json");
+    std::fs::write(&tampered, bundle.to_string()).unwrap();
+    let tampered = tampered.to_str().unwrap();
+    let (ok, stdout, stderr) = run(&[
+        "verify-draw",
+        "--file",
+        tampered,
+        "--key",
+        key.trim(),
+        "--draw",
+        &id,
+    ]);
+    assert!(!ok, "a tampered export passed: {stdout}");
+    assert!(stdout.contains("FAIL  the sample entry"), "{stdout}");
+    assert!(stdout.ends_with("verify-draw: FAILED\n"), "{stdout}");
+    assert!(stderr.contains("check(s) failed"), "{stderr}");
+    let (ok, _, _) = run(&["verify", "--file", tampered, "--key", key.trim()]);
+    assert!(!ok, "verify passed an export whose payload was altered");
 }

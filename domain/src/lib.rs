@@ -15,6 +15,7 @@ pub mod policy;
 pub mod presence;
 pub mod record;
 pub mod roster;
+pub mod spotcheck;
 pub mod submission;
 pub mod unit;
 

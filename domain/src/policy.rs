@@ -16,7 +16,7 @@ use crate::geo::ToleranceMeters;
 pub const DEFAULT_ACCURACY_LIMIT_M: f64 = 500.0;
 
 /// Every top-level setting, in the order the docs list them; `sources` has exactly these keys.
-pub const POLICY_KEYS: [&str; 9] = [
+pub const POLICY_KEYS: [&str; 11] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -26,6 +26,8 @@ pub const POLICY_KEYS: [&str; 9] = [
     "speed_limit_kmh",
     "late_sync_hours",
     "clock_skew_limit_s",
+    "challenge_minutes",
+    "max_challenges_per_month",
 ];
 
 const RESIDENCY_KEYS: [&str; 3] = ["days_per_week", "nights_per_week", "days_per_month"];
@@ -62,6 +64,8 @@ pub struct PolicyOverrides {
     pub speed_limit_kmh: Option<f64>,
     pub late_sync_hours: Option<u32>,
     pub clock_skew_limit_s: Option<u32>,
+    pub challenge_minutes: Option<u32>,
+    pub max_challenges_per_month: Option<u32>,
 }
 
 impl PolicyOverrides {
@@ -115,6 +119,10 @@ impl PolicyOverrides {
                 "clock_skew_limit_s" => {
                     out.clock_skew_limit_s = integer(raw, 1, 86_400, &pointer, p);
                 }
+                "challenge_minutes" => out.challenge_minutes = integer(raw, 1, 1_440, &pointer, p),
+                "max_challenges_per_month" => {
+                    out.max_challenges_per_month = integer(raw, 0, 31, &pointer, p);
+                }
                 _ => problems.push(FieldProblem::new(pointer, "is not a policy setting")),
             }
         }
@@ -158,6 +166,11 @@ impl PolicyOverrides {
             "clock_skew_limit_s",
             self.clock_skew_limit_s.map(Value::from),
         );
+        put("challenge_minutes", self.challenge_minutes.map(Value::from));
+        put(
+            "max_challenges_per_month",
+            self.max_challenges_per_month.map(Value::from),
+        );
         Value::Object(map)
     }
 }
@@ -175,6 +188,10 @@ pub struct Policy {
     pub speed_limit_kmh: f64,
     pub late_sync_hours: u32,
     pub clock_skew_limit_s: u32,
+    /// Minutes a cadre has to answer a spot-check challenge.
+    pub challenge_minutes: u32,
+    /// Challenges one cadre may get in a county month (基层减负: a spot-check, not a roll call).
+    pub max_challenges_per_month: u32,
 }
 
 impl Default for Policy {
@@ -194,6 +211,8 @@ impl Default for Policy {
             speed_limit_kmh: 120.0,
             late_sync_hours: 72,
             clock_skew_limit_s: 300,
+            challenge_minutes: 30,
+            max_challenges_per_month: 2,
         }
     }
 }
@@ -211,6 +230,8 @@ impl Policy {
             "speed_limit_kmh": self.speed_limit_kmh,
             "late_sync_hours": self.late_sync_hours,
             "clock_skew_limit_s": self.clock_skew_limit_s,
+            "challenge_minutes": self.challenge_minutes,
+            "max_challenges_per_month": self.max_challenges_per_month,
         })
     }
 }
@@ -287,6 +308,14 @@ pub fn resolve(chain: &[(&str, &PolicyOverrides)]) -> EffectivePolicy {
         if let Some(value) = own.clock_skew_limit_s {
             policy.clock_skew_limit_s = value;
             set("clock_skew_limit_s");
+        }
+        if let Some(value) = own.challenge_minutes {
+            policy.challenge_minutes = value;
+            set("challenge_minutes");
+        }
+        if let Some(value) = own.max_challenges_per_month {
+            policy.max_challenges_per_month = value;
+            set("max_challenges_per_month");
         }
     }
     EffectivePolicy { policy, sources }
@@ -387,7 +416,7 @@ mod tests {
     }
 
     /// (key, lowest allowed, highest allowed, whether only whole numbers are allowed)
-    const RANGES: [(&str, f64, f64, bool); 8] = [
+    const RANGES: [(&str, f64, f64, bool); 10] = [
         ("accuracy_limit_m", 1.0, 10_000.0, false),
         ("tolerance_m", 0.0, 10_000.0, false),
         ("household_radius_m", 1.0, 5_000.0, false),
@@ -396,6 +425,8 @@ mod tests {
         ("speed_limit_kmh", 1.0, 2_000.0, false),
         ("late_sync_hours", 0.0, 8_760.0, true),
         ("clock_skew_limit_s", 1.0, 86_400.0, true),
+        ("challenge_minutes", 1.0, 1_440.0, true),
+        ("max_challenges_per_month", 0.0, 31.0, true),
     ];
 
     #[test]
@@ -575,6 +606,8 @@ mod tests {
             speed_limit_kmh: Some(90.0),
             late_sync_hours: Some(0),
             clock_skew_limit_s: Some(60),
+            challenge_minutes: Some(5),
+            max_challenges_per_month: Some(0),
         };
         for overrides in [
             full.clone(),
@@ -609,6 +642,8 @@ mod tests {
                 "speed_limit_kmh": 120.0,
                 "late_sync_hours": 72,
                 "clock_skew_limit_s": 300,
+                "challenge_minutes": 30,
+                "max_challenges_per_month": 2,
             })
         );
     }

@@ -212,6 +212,22 @@ pub fn parse_record(
     }
 }
 
+/// Reads the `position` member of a request object that is not a record (a spot-check outcome or
+/// verification), with the same rules and pointers as a record's; Ok(None) when it is absent.
+/// Only `position` is read: the caller checks the object's other members.
+pub fn parse_position_member(
+    object: &Map<String, Value>,
+    required: bool,
+) -> Result<Option<Fix>, Vec<FieldProblem>> {
+    let mut problems = Problems::new();
+    let mut reader = Reader::new(object, String::new());
+    let fix = read_fix(&mut reader, &mut problems, "position", required);
+    if let Err(crate::DomainError::Invalid(list)) = problems.finish() {
+        return Err(list);
+    }
+    fix.ok_or_else(|| vec![FieldProblem::new("/position", "could not be read")])
+}
+
 /// The record's id if it has a readable one, for answering a batch item that failed to parse.
 pub fn record_id(value: &Value) -> Option<Uuid> {
     value

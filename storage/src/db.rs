@@ -196,6 +196,28 @@ mod tests {
         INSERT INTO fixes (seq, record_id, person_id, captured_at, lon, lat, sent_lon, sent_lat, \
             accuracy_m) VALUES (3, 'r3', 'p1', 1764000000000000, 116.9, 34.2, 116.9, 34.2, 10);";
 
+    /// A household visit stored before the spot-checks migration (PAYLOAD: its payload bytes as
+    /// the backend writes a blob literal). Its records row is written by the write-path schema,
+    /// which has no `response` column.
+    const ONE_VISIT: &str = "\
+        INSERT INTO ledger (seq, entry_id, kind, actor, unit_code, captured_at, received_at, body, \
+            leaf_hash, verdicts) SELECT 4, 'e4', 'household_visit', 'p1', 'u1', 1764000000000000, \
+            1764000000123456, body, leaf_hash, verdicts FROM ledger WHERE seq = 3; \
+        INSERT INTO ledger_payloads (seq, salt, payload) SELECT 4, salt, PAYLOAD \
+            FROM ledger_payloads WHERE seq = 3; \
+        INSERT INTO records (seq, id, person_id, kind, captured_at, content_hash, geo, roster) \
+            SELECT 4, 'r4', 'p1', 'household_visit', captured_at, content_hash, geo, roster \
+            FROM records WHERE seq = 3;";
+
+    /// The visits rows, as `seq household person` lines.
+    fn visits_backfilled(conn: &mut DbConnection) -> String {
+        diesel::dsl::sql::<diesel::sql_types::Text>(
+            "SELECT CAST(seq AS TEXT) || ' ' || household_id || ' ' || person_id FROM visits",
+        )
+        .get_result(conn)
+        .unwrap()
+    }
+
     /// The answer the latest down.sql put back into records.response.
     fn rebuilt_answer(conn: &mut DbConnection) -> serde_json::Value {
         let text: String = diesel::dsl::sql::<diesel::sql_types::Text>(
@@ -229,6 +251,19 @@ mod tests {
         )
         .unwrap();
         if let DbConnection::Sqlite(inner) = &mut conn {
+            // The spot-checks migration: its visits come from the household visits stored before.
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        conn.batch_execute(
+            &ONE_VISIT.replace("PAYLOAD", "CAST('{\"household_id\":\"h1\"}' AS BLOB)"),
+        )
+        .unwrap();
+        if let DbConnection::Sqlite(inner) = &mut conn {
+            inner.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        assert_eq!(visits_backfilled(&mut conn), "4 h1 p1");
+        if let DbConnection::Sqlite(inner) = &mut conn {
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
         }
         assert_eq!(rebuilt_answer(&mut conn), expected_answer());
@@ -263,6 +298,20 @@ mod tests {
             let DbConnection::Postgres(inner) = &mut conn else {
                 unreachable!("a postgres:// URL")
             };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            conn.batch_execute(
+                &ONE_VISIT.replace("PAYLOAD", "convert_to('{\"household_id\":\"h1\"}', 'UTF8')"),
+            )
+            .unwrap();
+            let DbConnection::Postgres(inner) = &mut conn else {
+                unreachable!("a postgres:// URL")
+            };
+            inner.run_next_migration(POSTGRES_MIGRATIONS).unwrap();
+            assert_eq!(visits_backfilled(&mut conn), "4 h1 p1");
+            let DbConnection::Postgres(inner) = &mut conn else {
+                unreachable!("a postgres:// URL")
+            };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             assert_eq!(rebuilt_answer(&mut conn), expected_answer());
             let DbConnection::Postgres(inner) = &mut conn else {

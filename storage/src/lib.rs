@@ -1,6 +1,7 @@
 //! fieldtrail persistence: one schema on SQLite and PostgreSQL, the single ledger writer, and
 //! read queries over the projections. Nothing here knows about HTTP.
 
+mod clock;
 mod db;
 mod error;
 pub mod integrity;
@@ -9,10 +10,12 @@ pub mod models;
 mod policies;
 pub mod reads;
 mod schema;
+pub mod spot_checks;
 mod stored;
 mod wal;
 pub mod writer;
 
+pub use clock::Clock;
 pub use db::{establish as db_connect, Backend, Database, DbConnection};
 pub use error::{StorageError, StorageResult};
 pub use writer::{LogSigner, Writer};

@@ -288,3 +288,40 @@ pub fn entry_actor(conn: &mut DbConnection, seq: i64) -> StorageResult<Option<Op
         .first(conn)
         .optional()?)
 }
+
+/// A stored payload with its salt.
+pub struct StoredPayload {
+    pub seq: i64,
+    pub salt: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+/// The stored payloads of the entries with seq in [first, last], of the given kinds only (all
+/// kinds when None), in seq order. A purged payload has no row and is simply absent.
+pub fn payloads_between(
+    conn: &mut DbConnection,
+    first: i64,
+    last: i64,
+    kinds: Option<&[&str]>,
+) -> StorageResult<Vec<StoredPayload>> {
+    let mut query = ledger_payloads::table
+        .inner_join(ledger::table)
+        .filter(ledger_payloads::seq.ge(first))
+        .filter(ledger_payloads::seq.le(last))
+        .into_boxed();
+    if let Some(kinds) = kinds {
+        query = query.filter(ledger::kind.eq_any(kinds.to_vec()));
+    }
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = query
+        .order(ledger_payloads::seq.asc())
+        .select((
+            ledger_payloads::seq,
+            ledger_payloads::salt,
+            ledger_payloads::payload,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, salt, payload)| StoredPayload { seq, salt, payload })
+        .collect())
+}

@@ -333,3 +333,89 @@ pub struct AttachmentRow {
     pub media_type: String,
     pub uploaded_at: i64,
 }
+
+/// A household visit, by household (see the `visits` table).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = visits, treat_none_as_default_value = false)]
+pub struct VisitRow {
+    pub seq: i64,
+    pub household_id: String,
+    pub person_id: String,
+    pub captured_at: i64,
+}
+
+/// A committed draw as its entries fixed it; `members`, `passed_over` and `sample` are JSON.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = draws, treat_none_as_default_value = false)]
+pub struct DrawRow {
+    pub id: String,
+    pub seq: i64,
+    pub unit_code: String,
+    pub unit_path: String,
+    pub population: String,
+    pub size: i32,
+    pub period: String,
+    pub purpose: Option<String>,
+    pub emergency_reason: Option<String>,
+    pub drawn_by: Option<String>,
+    pub drawn_at: i64,
+    pub members: String,
+    pub population_sha256: String,
+    pub passed_over: String,
+    pub checkpoint_size: i64,
+    pub sample: String,
+    pub sample_seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = challenges, treat_none_as_default_value = false)]
+pub struct ChallengeRow {
+    pub id: String,
+    pub seq: i64,
+    pub draw_id: String,
+    pub person_id: String,
+    pub nonce: String,
+    pub issued_by: Option<String>,
+    pub issued_at: i64,
+    pub deadline: i64,
+    pub status: String,
+    pub outcome_id: Option<String>,
+    pub answer_id: Option<String>,
+    pub answered_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = alerts, treat_none_as_default_value = false)]
+pub struct AlertRow {
+    pub id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub unit_code: Option<String>,
+    pub unit_path: String,
+    pub person_id: Option<String>,
+    pub source_id: String,
+    pub status: String,
+    pub created_at: i64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contests, treat_none_as_default_value = false)]
+pub struct ContestRow {
+    pub record_id: String,
+    pub verification_id: String,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = verifications, treat_none_as_default_value = false)]
+pub struct VerificationRow {
+    pub id: String,
+    pub seq: i64,
+    pub household_id: String,
+    pub draw_id: Option<String>,
+    pub result: String,
+    pub person_id: Option<String>,
+    pub verified_by: Option<String>,
+    pub verified_at: i64,
+}

@@ -216,21 +216,21 @@ fn record_views(conn: &mut DbConnection, rows: Vec<RecordRow>) -> StorageResult<
         .zip(about_payloads)
         .map(|((id, _), payload)| (id.as_str(), payload.unwrap_or(Value::Null)))
         .collect();
+    let mut contested = crate::spot_checks::contested_by(conn, &ids)?;
     let mut views = Vec::with_capacity(rows.len());
     for ((row, payload), answer) in rows.into_iter().zip(contents).zip(stored_answers) {
+        let contested_by = contested.remove(&row.id);
         let own = own_requests.iter().find(|r| r.record_id == row.id);
         let related: Vec<&RequestRow> = about
             .iter()
             .filter(|r| r.refers_to.as_deref() == Some(&row.id))
             .collect();
-        views.push(record_view(
-            row,
-            answer,
-            payload,
-            own,
-            &related,
-            &about_content,
-        ));
+        let mut view = record_view(row, answer, payload, own, &related, &about_content);
+        if let (Some(by), Value::Object(fields)) = (contested_by, &mut view) {
+            // Denied by the household in a spot-check verification: shown, never hidden.
+            fields.insert("contested_by".into(), json!(by));
+        }
+        views.push(view);
     }
     Ok(views)
 }
@@ -262,7 +262,7 @@ fn record_view(
             match key.as_str() {
                 "id" | "kind" => {}
                 // A duty entry names the cadre on duty; the record's person is who entered it.
-                "person_id" => {
+                "person_id" if row.kind == "duty" => {
                     view.insert("duty_person_id".into(), value.clone());
                 }
                 _ => {

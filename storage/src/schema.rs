@@ -203,3 +203,90 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(records, requests, fixes, pairings);
 diesel::allow_tables_to_appear_in_same_query!(ledger_payloads, requests);
 diesel::allow_tables_to_appear_in_same_query!(ledger, requests);
+
+diesel::table! {
+    visits (seq) {
+        seq -> BigInt,
+        household_id -> Text,
+        person_id -> Text,
+        captured_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    draws (id) {
+        id -> Text,
+        seq -> BigInt,
+        unit_code -> Text,
+        unit_path -> Text,
+        population -> Text,
+        size -> Integer,
+        period -> Text,
+        purpose -> Nullable<Text>,
+        emergency_reason -> Nullable<Text>,
+        drawn_by -> Nullable<Text>,
+        drawn_at -> BigInt,
+        members -> Text,
+        population_sha256 -> Text,
+        passed_over -> Text,
+        checkpoint_size -> BigInt,
+        sample -> Text,
+        sample_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    challenges (id) {
+        id -> Text,
+        seq -> BigInt,
+        draw_id -> Text,
+        person_id -> Text,
+        nonce -> Text,
+        issued_by -> Nullable<Text>,
+        issued_at -> BigInt,
+        deadline -> BigInt,
+        status -> Text,
+        outcome_id -> Nullable<Text>,
+        answer_id -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        unit_code -> Nullable<Text>,
+        unit_path -> Text,
+        person_id -> Nullable<Text>,
+        source_id -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    contests (record_id, verification_id) {
+        record_id -> Text,
+        verification_id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(visits, records);
+diesel::allow_tables_to_appear_in_same_query!(contests, records);
+
+diesel::table! {
+    verifications (id) {
+        id -> Text,
+        seq -> BigInt,
+        household_id -> Text,
+        draw_id -> Nullable<Text>,
+        result -> Text,
+        person_id -> Nullable<Text>,
+        verified_by -> Nullable<Text>,
+        verified_at -> BigInt,
+    }
+}

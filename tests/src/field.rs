@@ -139,6 +139,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl TestApp {
+    /// Sets the server's clock to `hour`:00 county time today, so that tests of quiet hours and
+    /// deadlines do not depend on the hour the suite runs at; that instant.
+    pub fn at_county_hour(&self, hour: u8) -> OffsetDateTime {
+        let at = county_today()
+            .with_time(Time::from_hms(hour, 0, 0).expect("hour"))
+            .assume_offset(county_offset());
+        self.clock.set(at);
+        at
+    }
+
     /// The number of ledger entries.
     pub fn ledger_size(&self) -> i64 {
         self.sql_count("SELECT count(*) FROM ledger")

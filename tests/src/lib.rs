@@ -140,6 +140,8 @@ pub struct TestApp {
     pub base: String,
     pub database_url: String,
     pub data_dir: tempfile::TempDir,
+    /// The server's clock: move it forward to pass deadlines without waiting.
+    pub clock: fieldtrail_storage::Clock,
     agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
     // Dropped after the server has been told to stop.
@@ -172,14 +174,93 @@ impl TestApp {
                 (url, Some(pg))
             }
         };
-        let mut config = Config::new(data_dir.path());
+        let clock = fieldtrail_storage::Clock::system();
+        let (port, handle) = Self::start(data_dir.path(), &database_url, &clock, true)
+            .unwrap_or_else(|err| panic!("server failed to start: {err}"));
+        Some(Self::connected(
+            backend,
+            port,
+            handle,
+            database_url,
+            data_dir,
+            clock,
+            pg,
+        ))
+    }
+
+    /// Stops the server and starts a new one on the same data and database, as after a
+    /// restart of the process; the clock keeps its setting. Waits (bounded) for the old
+    /// writer to let go of the database.
+    pub fn restart(mut self) -> TestApp {
+        // Wait for the old server to stop, so that its writer is not still writing.
+        actix_web::rt::System::new().block_on(self.handle.stop(false));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let (port, handle) = loop {
+            match Self::start(self.data_dir.path(), &self.database_url, &self.clock, false) {
+                Ok(started) => break started,
+                Err(err) if std::time::Instant::now() < deadline => {
+                    eprintln!("restart: {err}; retrying");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(err) => panic!("server failed to restart: {err}"),
+            }
+        };
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp"));
+        let pg = self._pg.take();
+        Self::connected(
+            self.backend,
+            port,
+            handle,
+            self.database_url.clone(),
+            data_dir,
+            self.clock.clone(),
+            pg,
+        )
+    }
+
+    fn connected(
+        backend: Backend,
+        port: u16,
+        handle: actix_web::dev::ServerHandle,
+        database_url: String,
+        data_dir: tempfile::TempDir,
+        clock: fieldtrail_storage::Clock,
+        pg: Option<PgDatabase>,
+    ) -> TestApp {
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build(),
+        );
+        TestApp {
+            backend,
+            base: format!("http://127.0.0.1:{port}"),
+            database_url,
+            data_dir,
+            clock,
+            agent,
+            handle,
+            _pg: pg,
+        }
+    }
+
+    /// Starts a server on `data_dir` and `database_url` in a thread of its own; with
+    /// `first_admin`, creates `root` too.
+    fn start(
+        data_dir: &std::path::Path,
+        database_url: &str,
+        clock: &fieldtrail_storage::Clock,
+        first_admin: bool,
+    ) -> Result<(u16, actix_web::dev::ServerHandle), String> {
+        let mut config = Config::new(data_dir);
         config.bind = "127.0.0.1:0".into();
-        config.database_url = Some(database_url.clone());
+        config.database_url = Some(database_url.to_owned());
         config.workers = Some(2);
         config.read_pool_size = 4;
         config.embedded = true;
         // Tests sign checkpoints on demand; a periodic one must not race their assertions.
         config.checkpoint_interval = std::time::Duration::from_secs(3600);
+        config.clock = clock.clone();
         let (started, ready) = mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -190,41 +271,26 @@ impl TestApp {
                         return;
                     }
                 };
-                let state = app.state();
-                let root = NewPerson {
-                    username: Username::parse(ROOT_USER).expect("username"),
-                    password_hash: hash_password(ROOT_PASSWORD).expect("hash"),
-                    display_name: DisplayName::parse("Root admin").expect("name"),
-                    role: Role::Admin,
-                    unit_code: None,
-                    phone: None,
-                };
-                if let Err(err) = state.writer.create_first_admin(root).await {
-                    let _ = started.send(Err(err.to_string()));
-                    return;
+                if first_admin {
+                    let state = app.state();
+                    let root = NewPerson {
+                        username: Username::parse(ROOT_USER).expect("username"),
+                        password_hash: hash_password(ROOT_PASSWORD).expect("hash"),
+                        display_name: DisplayName::parse("Root admin").expect("name"),
+                        role: Role::Admin,
+                        unit_code: None,
+                        phone: None,
+                    };
+                    if let Err(err) = state.writer.create_first_admin(root).await {
+                        let _ = started.send(Err(err.to_string()));
+                        return;
+                    }
                 }
                 let _ = started.send(Ok((app.port(), app.handle())));
                 let _ = app.run_until_stopped().await;
             });
         });
-        let (port, handle) = ready
-            .recv()
-            .expect("server thread died")
-            .unwrap_or_else(|err| panic!("server failed to start: {err}"));
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build(),
-        );
-        Some(TestApp {
-            backend,
-            base: format!("http://127.0.0.1:{port}"),
-            database_url,
-            data_dir,
-            agent,
-            handle,
-            _pg: pg,
-        })
+        ready.recv().map_err(|_| "server thread died".to_owned())?
     }
 
     fn finish(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {

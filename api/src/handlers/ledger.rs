@@ -82,7 +82,8 @@ pub struct InclusionQuery {
     tree_size: Option<String>,
 }
 
-/// Inspectors and admins may prove any entry; a cadre only their own.
+/// Inspectors and admins may prove any entry; anyone else only entries they made (a cadre their
+/// records, a supervisor their draws, so that they can verify them).
 pub async fn inclusion(
     state: web::Data<AppState>,
     principal: Principal,
@@ -103,15 +104,14 @@ pub async fn inclusion(
     }
     let seq_i64 = i64::try_from(seq).map_err(|_| ApiError::NotFound("no such entry".into()))?;
     let allowed_roles = [Role::Inspector, Role::Admin];
-    let cadre = principal.id.to_string();
+    let me = principal.id.to_string();
     let may_prove_any = allowed_roles.contains(&principal.role);
-    let role = principal.role;
     let (leaf, hashes) = read(&state.db, move |conn| {
         let actor = tree::entry_actor(conn, seq_i64)?;
         let Some(actor) = actor else {
             return Ok(None);
         };
-        let own_entry = role == Role::Cadre && actor.as_deref() == Some(cadre.as_str());
+        let own_entry = actor.as_deref() == Some(me.as_str());
         if !(may_prove_any || own_entry) {
             return Ok(Some(Err(())));
         }
@@ -143,7 +143,8 @@ pub async fn consistency(
     principal: Principal,
     query: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(&[Role::Inspector, Role::Admin])?;
+    // Hashes only, nothing personal: supervisors need them to verify their draws.
+    principal.require_role(&[Role::Supervisor, Role::Inspector, Role::Admin])?;
     let query = query.into_inner();
     let mut problems = Problems::new();
     let from = parse_count(&mut problems, "/from", &query.from, 0);

@@ -1,8 +1,10 @@
 //! One module per resource, one function per action.
 
+pub mod alerts;
 pub mod assignments;
 pub mod attachments;
 pub mod auth;
+pub mod challenges;
 pub mod decisions;
 pub mod health;
 pub mod households;
@@ -10,6 +12,7 @@ pub mod ledger;
 pub mod pairings;
 pub mod people;
 pub mod records;
+pub mod spot_checks;
 pub mod units;
 
 use crate::error::ApiError;

@@ -8,6 +8,7 @@ use fieldtrail_domain::canonical::{parse_rfc3339, unix_micros};
 use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::{DisplayName, Password, PersonId, Phone, Role, Username};
 use fieldtrail_domain::record::RecordKind;
+use fieldtrail_domain::spotcheck::RESULT_KINDS;
 use fieldtrail_domain::unit::{UnitCode, UnitPath};
 use fieldtrail_domain::FieldProblem;
 use fieldtrail_storage::models::{PersonRow, PersonView};
@@ -144,9 +145,25 @@ fn parse_filter(query: RecordQuery) -> Result<RecordFilter, ApiError> {
         "/to",
         time(&query.to).map_err(|_| "must be an RFC 3339 timestamp"),
     );
+    // A cadre's history also holds the spot-check results about them.
     let kind = problems.check(
         "/kind",
-        query.kind.as_deref().map(RecordKind::parse).transpose(),
+        query
+            .kind
+            .as_deref()
+            .map(|raw| match RESULT_KINDS.iter().find(|k| **k == raw) {
+                Some(result) => Ok((*result).to_owned()),
+                None => RecordKind::parse(raw)
+                    .map(|k| k.as_str().to_owned())
+                    .map_err(|_| {
+                        format!(
+                            "must be a record kind ({}) or one of {}",
+                            RecordKind::ALL.map(RecordKind::as_str).join(", "),
+                            RESULT_KINDS.join(", ")
+                        )
+                    }),
+            })
+            .transpose(),
     );
     let limit = problems.check(
         "/limit",
@@ -176,7 +193,7 @@ fn parse_filter(query: RecordQuery) -> Result<RecordFilter, ApiError> {
     Ok(RecordFilter {
         from: from.flatten().map(unix_micros),
         to: to.flatten().map(unix_micros),
-        kind: kind.flatten().map(|k| k.as_str().to_owned()),
+        kind: kind.flatten(),
         after_seq: after_seq.flatten(),
         limit: limit.unwrap_or(DEFAULT_PAGE),
     })
@@ -229,7 +246,8 @@ pub async fn presence(
     query: web::Query<PresenceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     use fieldtrail_domain::presence::{totals, MAX_PRESENCE_DAYS};
-    use fieldtrail_domain::roster::{format_date, parse_date};
+    use fieldtrail_domain::roster::{format_date, parse_date, COUNTY_OFFSET};
+    let day_start = |day: time::Date| unix_micros(day.midnight().assume_offset(COUNTY_OFFSET));
     let query = query.into_inner();
     let mut problems = Problems::new();
     let mut day = |pointer: &str, raw: &Option<String>| match raw {
@@ -255,15 +273,31 @@ pub async fn presence(
     };
     let row = visible_person(&state, &principal, &id).await?;
     let person_id = row.id.clone();
-    let days = read(&state.db, move |conn| {
-        fieldtrail_storage::reads::presence(conn, &person_id, from, to)
+    let (days, mut checks) = read(&state.db, move |conn| {
+        let days = fieldtrail_storage::reads::presence(conn, &person_id, from, to)?;
+        let start = day_start(from);
+        let end = day_start(to.next_day().unwrap_or(to));
+        let checks = fieldtrail_storage::spot_checks::results_by_day(conn, &person_id, start, end)?;
+        Ok((days, checks))
     })
     .await?;
+    let totals = totals(&days);
+    // Each day also shows the spot-check results of that day (docs/spot-checks.md).
+    let days: Vec<serde_json::Value> = days
+        .into_iter()
+        .map(|day| {
+            let date = parse_date(&day.date).ok();
+            let mut value = json!(day);
+            let results = date.and_then(|d| checks.remove(&d)).unwrap_or_default();
+            value["spot_checks"] = json!(results);
+            value
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "person_id": row.id,
         "from": format_date(from),
         "to": format_date(to),
-        "totals": totals(&days),
+        "totals": totals,
         "days": days,
     })))
 }

@@ -13,7 +13,6 @@ use fieldtrail_domain::unit::UnitPath;
 use fieldtrail_storage::writer::{BatchItem, RecordOutcome, Submitter};
 use fieldtrail_storage::StorageResult;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Records one batch may carry; more is refused whole.
@@ -51,8 +50,7 @@ pub async fn create(
     principal: Principal,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let submission =
-        parse_record(&body, "", OffsetDateTime::now_utc()).map_err(ApiError::Invalid)?;
+    let submission = parse_record(&body, "", state.clock.now()).map_err(ApiError::Invalid)?;
     may_submit(&principal, submission.kind)?;
     let outcome = state
         .writer
@@ -108,7 +106,7 @@ pub async fn batch(
                 })?,
         ),
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let mut results: Vec<Option<Value>> = vec![None; records.len()];
     let mut items = Vec::new();
     for (index, value) in records.iter().enumerate() {

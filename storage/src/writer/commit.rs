@@ -19,8 +19,9 @@ use super::appender::LedgerAppender;
 use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
 use super::state::{JudgeState, Learned};
-use super::{decisions, pairings, policy, roster};
+use super::{decisions, pairings, policy, roster, spot_checks};
 use super::{Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
+use crate::clock::Clock;
 use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
 use crate::merkle::{self as tree_store, ledger_size, StoredCheckpoint};
@@ -42,6 +43,7 @@ type Manager = <DbConnection as Connection>::TransactionManager;
 pub(super) fn spawn(
     url: &str,
     log: LogSigner,
+    clock: Clock,
     receiver: mpsc::Receiver<Command>,
     queued: Arc<AtomicUsize>,
 ) -> StorageResult<()> {
@@ -60,6 +62,7 @@ pub(super) fn spawn(
         state,
         stale: false,
         log,
+        clock,
         rows: GroupRows::default(),
         queued,
     };
@@ -150,8 +153,8 @@ struct Now {
 }
 
 impl Now {
-    fn new() -> Self {
-        let at = OffsetDateTime::now_utc();
+    fn new(clock: &Clock) -> Self {
+        let at = clock.now();
         Now {
             at,
             text: format_utc_micros(at),
@@ -187,6 +190,7 @@ struct WriterThread {
     /// The tree and state could not be reloaded after a failure: try again before the next group.
     stale: bool,
     log: LogSigner,
+    clock: Clock,
     rows: GroupRows,
     queued: Arc<AtomicUsize>,
 }
@@ -250,7 +254,18 @@ impl WriterThread {
                 return unavailable(requests.len(), &err);
             }
         }
-        let now = Now::new();
+        let now = Now::new(&self.clock);
+        if requests
+            .iter()
+            .all(|r| matches!(r, Request::ExpireChallenges))
+            && !self.state.has_due_challenges(unix_micros(now.at))
+        {
+            // The deadline watch asks every second; most of the time nothing is due.
+            return requests
+                .iter()
+                .map(|_| Ok(Outcome::Json(serde_json::json!({"missed": 0}))))
+                .collect();
+        }
         match self.grouped(requests, &now) {
             Ok(answers) => {
                 self.state.settle();
@@ -392,10 +407,42 @@ impl WriterThread {
             }
             Request::Checkpoint => self.admin(now, |conn, ledger, _, log| {
                 Ok((
-                    Outcome::Checkpoint(checkpoint(conn, ledger, log)?),
+                    Outcome::Checkpoint(sign_checkpoint(conn, ledger, log)?),
                     Vec::new(),
                 ))
             }),
+            Request::Draw(actor, draw) => self.admin(now, |conn, ledger, state, log| {
+                let (view, learned) = spot_checks::draw(conn, ledger, state, actor, log, draw)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::AnswerChallenge(submitter, answer) => {
+                self.admin(now, |conn, ledger, state, _| {
+                    let (view, learned) =
+                        spot_checks::answer_challenge(conn, ledger, state, submitter, answer)?;
+                    Ok((Outcome::Json(view), learned))
+                })
+            }
+            // Asked every second; under load it shares a group with records, which it must
+            // not interrupt (an admin change writes the group's rows first) when nothing is due.
+            Request::ExpireChallenges if !self.state.has_due_challenges(unix_micros(now.at)) => {
+                Ok(Ok(Outcome::Json(serde_json::json!({"missed": 0}))))
+            }
+            Request::ExpireChallenges => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = spot_checks::expire_challenges(conn, ledger, state)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::RecordOutcome(actor, outcome) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) =
+                    spot_checks::record_outcome(conn, ledger, state, actor, outcome)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::VerifyHousehold(actor, verification) => {
+                self.admin(now, |conn, ledger, state, _| {
+                    let (view, learned) =
+                        spot_checks::verify_household(conn, ledger, state, actor, verification)?;
+                    Ok((Outcome::Json(view), learned))
+                })
+            }
             Request::ImportUnits(actor, units) => self.admin(now, |conn, ledger, state, _| {
                 let (imported, learned) = roster::import_units(conn, ledger, state, actor, units)?;
                 Ok((Outcome::Units(imported), learned))
@@ -589,7 +636,7 @@ fn unavailable(count: usize, err: &StorageError) -> Vec<Answer> {
 }
 
 /// The latest checkpoint if it covers the whole tree, else a new one, signed and kept.
-fn checkpoint(
+pub(super) fn sign_checkpoint(
     conn: &mut DbConnection,
     ledger: &mut LedgerAppender<'_>,
     log: &LogSigner,

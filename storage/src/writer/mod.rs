@@ -20,6 +20,7 @@ mod policy;
 mod records;
 mod roster;
 mod rows;
+mod spot_checks;
 mod state;
 
 pub use decisions::Decision;
@@ -27,8 +28,10 @@ pub use pairings::NewPairing;
 use records::Prepared;
 pub use records::{BatchItem, RecordOutcome, Submitter};
 pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
+pub use spot_checks::{ChallengeAnswer, NewDraw, NewOutcome, NewVerification};
 pub use state::{DUTY_DAYS, FIX_WINDOW};
 
+use crate::clock::Clock;
 use crate::error::{StorageError, StorageResult};
 use crate::merkle::StoredCheckpoint;
 use crate::models::{AssignmentView, HouseholdView, ImportedUnit, PersonView};
@@ -141,6 +144,11 @@ enum Request {
     SetPolicy(Actor, UnitCode, PolicyOverrides),
     BindDevice(Actor, PersonId, DeviceId),
     CreatePairing(Actor, NewPairing),
+    Draw(Actor, NewDraw),
+    AnswerChallenge(Submitter, Box<ChallengeAnswer>),
+    ExpireChallenges,
+    RecordOutcome(Actor, NewOutcome),
+    VerifyHousehold(Actor, NewVerification),
 }
 
 impl Request {
@@ -168,10 +176,10 @@ pub struct Writer {
 
 impl Writer {
     /// Opens the writing connection and starts the writer thread. Migrations must have run.
-    pub fn start(url: &str, log: LogSigner) -> StorageResult<Writer> {
+    pub fn start(url: &str, log: LogSigner, clock: Clock) -> StorageResult<Writer> {
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
         let queued = Arc::new(AtomicUsize::new(0));
-        commit::spawn(url, log, receiver, Arc::clone(&queued))?;
+        commit::spawn(url, log, clock, receiver, Arc::clone(&queued))?;
         Ok(Writer { queue, queued })
     }
 
@@ -322,6 +330,39 @@ impl Writer {
 
     pub async fn create_pairing(&self, actor: Actor, pairing: NewPairing) -> StorageResult<Value> {
         self.submit_json(Request::CreatePairing(actor, pairing))
+            .await
+    }
+
+    /// A committed draw (docs/spot-checks.md); answers the draw's view.
+    pub async fn draw(&self, actor: Actor, draw: NewDraw) -> StorageResult<Value> {
+        self.submit_json(Request::Draw(actor, draw)).await
+    }
+
+    pub async fn answer_challenge(
+        &self,
+        submitter: Submitter,
+        answer: ChallengeAnswer,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::AnswerChallenge(submitter, Box::new(answer)))
+            .await
+    }
+
+    /// Decides `missed` for every challenge whose deadline has passed.
+    pub async fn expire_challenges(&self) -> StorageResult<Value> {
+        self.submit_json(Request::ExpireChallenges).await
+    }
+
+    pub async fn record_outcome(&self, actor: Actor, outcome: NewOutcome) -> StorageResult<Value> {
+        self.submit_json(Request::RecordOutcome(actor, outcome))
+            .await
+    }
+
+    pub async fn verify_household(
+        &self,
+        actor: Actor,
+        verification: NewVerification,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::VerifyHousehold(actor, verification))
             .await
     }
 

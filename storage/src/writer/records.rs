@@ -7,7 +7,7 @@ use super::rows::{BindingRow, ReturnRow};
 use super::state::{JudgeState, KnownFix, KnownRecord, Learned};
 use super::Actor;
 use crate::error::{StorageError, StorageResult};
-use crate::models::{DutyRow, FixRow, RecordRow, RequestRow};
+use crate::models::{DutyRow, FixRow, RecordRow, RequestRow, VisitRow};
 use crate::stored::record_answer;
 use fieldtrail_domain::canonical::{payload_hash, to_canonical_bytes, unix_micros};
 use fieldtrail_domain::flags::{flags as flag_rules, judge_household, FlagInputs};
@@ -277,6 +277,12 @@ pub(crate) fn append_record(
             rows.requests
                 .push(request(Some(period.from), Some(period.to)));
         }
+        RecordBody::HouseholdVisit { household_id, .. } => rows.visits.push(VisitRow {
+            seq: appended.seq,
+            household_id: household_id.to_string(),
+            person_id: me.clone(),
+            captured_at: captured_micros,
+        }),
         RecordBody::Dispute { .. } => rows.requests.push(request(None, None)),
         RecordBody::Correction { .. } => {
             let mut row = request(None, None);

@@ -182,6 +182,19 @@ impl BulkRow for DutyRow {
     }
 }
 
+impl BulkRow for VisitRow {
+    const TABLE: &'static str = "visits";
+    const COLUMNS: &'static str = "seq, household_id, person_id, captured_at";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        values!(out;
+            BigInt => &self.seq,
+            Text => &self.household_id,
+            Text => &self.person_id,
+            BigInt => &self.captured_at,
+        )
+    }
+}
+
 /// `INSERT OR FAIL INTO <table> (<columns>) VALUES (…), (…), …` for exactly `N` rows.
 struct InsertRows<'a, R, const N: usize> {
     rows: &'a [R],
@@ -394,6 +407,12 @@ pg_columns!(RequestRow, RequestColumns, "requests", [
     decision_note: Nullable<Text>,
     returned_on: Nullable<Text>,
 ]);
+pg_columns!(VisitRow, VisitColumns, "visits", [
+    seq: BigInt,
+    household_id: Text,
+    person_id: Text,
+    captured_at: BigInt,
+]);
 pg_columns!(DutyRow, DutyColumns, "duties", [
     record_id: Text,
     person_id: Text,
@@ -415,6 +434,7 @@ struct PgGroupInsert<'a> {
     bindings: BindingColumns<'a>,
     requests: RequestColumns<'a>,
     duties: DutyColumns<'a>,
+    visits: VisitColumns<'a>,
 }
 
 impl<'a> PgGroupInsert<'a> {
@@ -428,6 +448,7 @@ impl<'a> PgGroupInsert<'a> {
             bindings: BindingColumns::of(&rows.bindings),
             requests: RequestColumns::of(&rows.requests),
             duties: DutyColumns::of(&rows.duties),
+            visits: VisitColumns::of(&rows.visits),
         }
     }
 }
@@ -439,7 +460,7 @@ impl QueryId for PgGroupInsert<'_> {
 
 impl QueryFragment<diesel::pg::Pg> for PgGroupInsert<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        let parts: [&dyn QueryFragment<diesel::pg::Pg>; 7] = [
+        let parts: [&dyn QueryFragment<diesel::pg::Pg>; 8] = [
             &self.ledger,
             &self.payloads,
             &self.nodes,
@@ -447,6 +468,7 @@ impl QueryFragment<diesel::pg::Pg> for PgGroupInsert<'_> {
             &self.fixes,
             &self.bindings,
             &self.requests,
+            &self.duties,
         ];
         for (i, part) in parts.into_iter().enumerate() {
             out.push_sql(if i == 0 { "WITH " } else { ", " });
@@ -455,7 +477,7 @@ impl QueryFragment<diesel::pg::Pg> for PgGroupInsert<'_> {
             out.push_sql(")");
         }
         out.push_sql(" ");
-        self.duties.walk_ast(out.reborrow())
+        self.visits.walk_ast(out.reborrow())
     }
 }
 
@@ -478,6 +500,7 @@ pub(crate) struct GroupRows {
     pub bindings: Vec<BindingRow>,
     pub requests: Vec<RequestRow>,
     pub duties: Vec<DutyRow>,
+    pub visits: Vec<VisitRow>,
     pub returns: Vec<ReturnRow>,
 }
 
@@ -506,6 +529,7 @@ impl GroupRows {
                 insert_all(lite, &self.bindings)?;
                 insert_all(lite, &self.requests)?;
                 insert_all(lite, &self.duties)?;
+                insert_all(lite, &self.visits)?;
             }
         }
         for row in &self.returns {
@@ -525,6 +549,7 @@ impl GroupRows {
         self.bindings.clear();
         self.requests.clear();
         self.duties.clear();
+        self.visits.clear();
         self.returns.clear();
     }
 

@@ -208,7 +208,7 @@ fn a_second_writer_on_the_same_postgres_database_is_refused() {
         )
         .unwrap(),
     };
-    match fieldtrail_storage::Writer::start(&app.database_url, log) {
+    match fieldtrail_storage::Writer::start(&app.database_url, log, Default::default()) {
         Ok(_) => panic!("a second writer started"),
         Err(err) => assert!(
             err.to_string().contains("another fieldtrail instance"),

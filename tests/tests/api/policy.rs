@@ -10,7 +10,7 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 11] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -20,6 +20,8 @@ const KEYS: [&str; 9] = [
     "speed_limit_kmh",
     "late_sync_hours",
     "clock_skew_limit_s",
+    "challenge_minutes",
+    "max_challenges_per_month",
 ];
 
 fn ledger_size(app: &TestApp) -> i64 {
@@ -81,6 +83,8 @@ fn assert_defaults(policy: &Value, skip: &[&str]) {
         ("speed_limit_kmh", 120.0),
         ("late_sync_hours", 72.0),
         ("clock_skew_limit_s", 300.0),
+        ("challenge_minutes", 30.0),
+        ("max_challenges_per_month", 2.0),
     ];
     for (key, value) in expect {
         if !skip.contains(&key) {
@@ -288,6 +292,16 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         (json!({"late_sync_hours": 8_761}), "/late_sync_hours"),
         (json!({"clock_skew_limit_s": 0}), "/clock_skew_limit_s"),
         (json!({"clock_skew_limit_s": 86_401}), "/clock_skew_limit_s"),
+        (json!({"challenge_minutes": 0}), "/challenge_minutes"),
+        (json!({"challenge_minutes": 1_441}), "/challenge_minutes"),
+        (
+            json!({"max_challenges_per_month": -1}),
+            "/max_challenges_per_month",
+        ),
+        (
+            json!({"max_challenges_per_month": 32}),
+            "/max_challenges_per_month",
+        ),
         (
             json!({"residency": {"days_per_week": 8, "nights_per_week": 4, "days_per_month": null}}),
             "/residency/days_per_week",
@@ -323,6 +337,7 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "accuracy_limit_m": 0, "tolerance_m": -1, "household_radius_m": 0,
         "visit_interval_days": 0, "max_paired_households": 101, "speed_limit_kmh": 0,
         "late_sync_hours": -1, "clock_skew_limit_s": 0,
+        "challenge_minutes": 0, "max_challenges_per_month": 32,
         "residency": {"days_per_week": 8, "nights_per_week": 8, "days_per_month": 32},
     });
     let resp = app.put(&path(VILLAGE_A), Some(&admin), &all_wrong);
@@ -338,6 +353,8 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "/speed_limit_kmh",
         "/late_sync_hours",
         "/clock_skew_limit_s",
+        "/challenge_minutes",
+        "/max_challenges_per_month",
         "/residency/days_per_week",
         "/residency/nights_per_week",
         "/residency/days_per_month",
@@ -384,6 +401,7 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "accuracy_limit_m": 1, "tolerance_m": 0, "household_radius_m": 5_000,
         "visit_interval_days": 366, "max_paired_households": 0, "speed_limit_kmh": 2_000,
         "late_sync_hours": 8_760, "clock_skew_limit_s": 86_400,
+        "challenge_minutes": 1_440, "max_challenges_per_month": 0,
         "residency": {"days_per_week": 7, "nights_per_week": 0, "days_per_month": 31},
     });
     put_policy(&app, &admin, VILLAGE_A, &edges);
@@ -408,7 +426,8 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         VILLAGE_A,
         &json!({"accuracy_limit_m": 10_000, "tolerance_m": 10_000, "household_radius_m": 1,
                 "visit_interval_days": 1, "max_paired_households": 100, "speed_limit_kmh": 1,
-                "late_sync_hours": 0, "clock_skew_limit_s": 1}),
+                "late_sync_hours": 0, "clock_skew_limit_s": 1, "challenge_minutes": 1,
+                "max_challenges_per_month": 31}),
     );
     assert_eq!(ledger_size(&app), before + 2);
 }

@@ -154,6 +154,7 @@ impl JudgeState {
                 state.fixes.insert(person, window);
             }
         }
+        state.load_open_challenges(conn)?;
         Ok(state)
     }
 }

@@ -36,6 +36,8 @@ mod fixes;
 mod load;
 mod lookups;
 mod prefetch;
+mod spot_checks;
+pub(crate) use spot_checks::OpenChallenge;
 
 /// Days of the duty rota kept in memory, back from today; a record captured before them (a very
 /// late sync) has its day's duty read with the group's prefetch.
@@ -131,6 +133,13 @@ pub(crate) enum Learned {
         unit_code: String,
         overrides: PolicyOverrides,
     },
+    ChallengeOpened {
+        id: String,
+        challenge: OpenChallenge,
+    },
+    ChallengeClosed {
+        id: String,
+    },
 }
 
 #[derive(Default)]
@@ -158,6 +167,8 @@ pub(crate) struct JudgeState {
     attachments: HashSet<String>,
     earlier_fixes: HashMap<(PersonId, i64), KnownFix>,
     earlier_duties: HashMap<(PersonId, Date), String>,
+    /// Spot-check challenges not answered yet, by id.
+    open_challenges: HashMap<String, OpenChallenge>,
 }
 
 /// The first day of the duty rota the writer keeps in memory: [`DUTY_DAYS`] before today.
@@ -272,6 +283,12 @@ impl JudgeState {
                 } => {
                     self.policies.insert(unit_code, overrides);
                     self.effective.borrow_mut().clear();
+                }
+                Learned::ChallengeOpened { id, challenge } => {
+                    self.open_challenges.insert(id, challenge);
+                }
+                Learned::ChallengeClosed { id } => {
+                    self.open_challenges.remove(&id);
                 }
             }
         }
