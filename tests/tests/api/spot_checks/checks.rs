@@ -86,6 +86,9 @@ fn supervisors_record_their_own_checks(backend: Backend) {
         disputed["disputed_by"][0]["id"], dispute["id"],
         "{disputed}"
     );
+    // Results are records like any other to `fieldtrail check-store`: each row has its entry.
+    let report = fieldtrail_api::check_store::run(&app.database_url, None).unwrap();
+    assert!(report.passed(), "{report:?}");
 }
 
 fn households_are_drawn_from_visits_and_a_denial_contests_them(backend: Backend) {
