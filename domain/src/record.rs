@@ -27,7 +27,7 @@ pub const MAX_TASKS: usize = 100;
 pub enum RecordError {
     #[error("must be a UUID")]
     BadId,
-    #[error("kind must be one of check_in, check_out, household_visit, daily_log, leave_request, leave_return, official_trip, dispute, correction, duty")]
+    #[error("kind must be one of check_in, check_out, household_visit, daily_log, leave_request, leave_return, official_trip, dispute, correction, duty, note")]
     BadKind,
     #[error("must be an RFC 3339 timestamp with an offset, e.g. 2026-11-23T08:30:00+08:00")]
     BadTime,
@@ -41,6 +41,8 @@ pub enum RecordError {
     BadTaskStatus,
     #[error("must be a SHA-256 hash as 64 lower-case hex digits")]
     BadHash,
+    #[error("category must be one of training, assessment, reward, discipline")]
+    BadCategory,
     #[error("must be a date as YYYY-MM-DD")]
     BadDate,
     #[error("to must not be before from")]
@@ -60,10 +62,11 @@ pub enum RecordKind {
     Dispute,
     Correction,
     Duty,
+    Note,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 10] = [
+    pub const ALL: [RecordKind; 11] = [
         RecordKind::CheckIn,
         RecordKind::CheckOut,
         RecordKind::HouseholdVisit,
@@ -74,6 +77,7 @@ impl RecordKind {
         RecordKind::Dispute,
         RecordKind::Correction,
         RecordKind::Duty,
+        RecordKind::Note,
     ];
 
     pub fn parse(raw: &str) -> Result<Self, RecordError> {
@@ -95,12 +99,14 @@ impl RecordKind {
             RecordKind::Dispute => "dispute",
             RecordKind::Correction => "correction",
             RecordKind::Duty => "duty",
+            RecordKind::Note => "note",
         }
     }
 
-    /// Duty rota entries are made by supervisors for a cadre; every other kind is a cadre's own.
+    /// Duty rota entries and notes are made by supervisors about a cadre; every other kind is a
+    /// cadre's own.
     pub fn is_staff_record(self) -> bool {
-        self == RecordKind::Duty
+        matches!(self, RecordKind::Duty | RecordKind::Note)
     }
 
     /// Kinds a supervisor decides on, and the word for each outcome.
@@ -349,6 +355,43 @@ pub enum RecordBody {
         date: Date,
         note: Option<Text>,
     },
+    /// A supervisor's note about a cadre for their archive (档案).
+    Note {
+        person_id: PersonId,
+        category: NoteCategory,
+        text: Text,
+    },
+}
+
+/// What a supervisor's note about a cadre is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteCategory {
+    Training,
+    Assessment,
+    Reward,
+    Discipline,
+}
+
+impl NoteCategory {
+    pub fn parse(raw: &str) -> Result<Self, RecordError> {
+        match raw {
+            "training" => Ok(NoteCategory::Training),
+            "assessment" => Ok(NoteCategory::Assessment),
+            "reward" => Ok(NoteCategory::Reward),
+            "discipline" => Ok(NoteCategory::Discipline),
+            _ => Err(RecordError::BadCategory),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteCategory::Training => "training",
+            NoteCategory::Assessment => "assessment",
+            NoteCategory::Reward => "reward",
+            NoteCategory::Discipline => "discipline",
+        }
+    }
 }
 
 /// A record, fully parsed.
@@ -483,6 +526,15 @@ impl RecordSubmission {
                 put("unit_code", json!(unit_code.as_str()));
                 put("date", json!(format_date(*date)));
                 put("note", text(note));
+            }
+            RecordBody::Note {
+                person_id,
+                category,
+                text,
+            } => {
+                put("person_id", json!(person_id.to_string()));
+                put("category", json!(category.as_str()));
+                put("text", json!(text.as_str()));
             }
         }
         Value::Object(content)

@@ -7,8 +7,9 @@ use crate::error::{FieldProblem, Problems};
 use crate::geo::{AccuracyMeters, Position};
 use crate::person::PersonId;
 use crate::record::{
-    parse_day, parse_instant, AttachmentHash, CapturedAt, DateRange, DeviceId, Fix, RecordBody,
-    RecordError, RecordKind, RecordSubmission, Task, TaskStatus, Text, MAX_ATTACHMENTS, MAX_TASKS,
+    parse_day, parse_instant, AttachmentHash, CapturedAt, DateRange, DeviceId, Fix, NoteCategory,
+    RecordBody, RecordError, RecordKind, RecordSubmission, Task, TaskStatus, Text, MAX_ATTACHMENTS,
+    MAX_TASKS,
 };
 use crate::unit::UnitCode;
 use serde_json::{Map, Value};
@@ -169,7 +170,16 @@ pub fn parse_record(
     let device_required = kind.is_some_and(|k| !k.is_staff_record());
     let device_id = reader.parsed(&mut problems, "device_id", device_required, DeviceId::parse);
     let sent_at = reader.optional(&mut problems, "sent_at", parse_instant);
-    let attachments = read_attachments(&mut reader, &mut problems);
+    let mut attachments = read_attachments(&mut reader, &mut problems);
+    // A note carries at most one photo, as `attachment`; it is stored like any record's.
+    if kind == Some(RecordKind::Note) {
+        let single = reader.optional(&mut problems, "attachment", AttachmentHash::parse);
+        if let (Some(list), Some(Some(hash))) = (attachments.as_mut(), single) {
+            if !list.contains(&hash) {
+                list.push(hash);
+            }
+        }
+    }
     let body = match kind {
         Some(kind) => read_body(kind, &mut reader, &mut problems, now),
         None => {
@@ -501,6 +511,16 @@ fn read_body(
                 unit_code: unit_code?,
                 date: date?,
                 note: note?,
+            })
+        }
+        RecordKind::Note => {
+            let person_id = reader.required(problems, "person_id", PersonId::parse);
+            let category = reader.required(problems, "category", NoteCategory::parse);
+            let text = text(reader, problems, "text", 1, 4000);
+            Some(RecordBody::Note {
+                person_id: person_id?,
+                category: category?,
+                text: text?,
             })
         }
     }

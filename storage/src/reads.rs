@@ -265,6 +265,10 @@ fn record_view(
                 "person_id" if row.kind == "duty" => {
                     view.insert("duty_person_id".into(), value.clone());
                 }
+                // A note is entered by a supervisor about the cadre it names.
+                "person_id" if row.kind == "note" => {
+                    view.insert("about_person_id".into(), value.clone());
+                }
                 _ => {
                     view.insert(key.clone(), value.clone());
                 }

@@ -368,8 +368,15 @@ fn check_references(
 ) -> StorageResult<()> {
     for (i, hash) in submission.attachments.iter().enumerate() {
         if !state.attachment_known(&hash.to_hex()) {
+            // A note names its one photo as `attachment`.
+            let field = if submission.kind == RecordKind::Note && submission.attachments.len() == 1
+            {
+                "attachment".to_owned()
+            } else {
+                format!("attachments/{i}")
+            };
             return Err(StorageError::invalid(
-                &format!("{pointer}/attachments/{i}"),
+                &format!("{pointer}/{field}"),
                 "no attachment with this hash; upload it first with POST /v1/attachments",
             ));
         }
@@ -481,9 +488,35 @@ fn judge_context(
                 state, submitter, *person_id, unit_code, *date, pointer,
             )?);
         }
+        RecordBody::Note { person_id, .. } => {
+            context.duty_roster = Some(check_note(state, submitter, *person_id, day, pointer)?);
+        }
         _ => {}
     }
     Ok(context)
+}
+
+/// A note is about a cadre within the submitter's scope; its verdict is the cadre's roster that
+/// day (their first village).
+fn check_note(
+    state: &JudgeState,
+    submitter: &Submitter,
+    person_id: PersonId,
+    day: Date,
+    pointer: &str,
+) -> StorageResult<Verdict> {
+    let actor = Actor {
+        id: Some(submitter.person),
+        scope: submitter.scope.clone(),
+    };
+    let cadre = actor.person_in(state, person_id, &format!("{pointer}/person_id"))?;
+    if cadre.role != Role::Cadre {
+        return Err(StorageError::invalid(
+            &format!("{pointer}/person_id"),
+            "notes are about cadres",
+        ));
+    }
+    Ok(roster_only(&state.villages_on(&person_id, day)))
 }
 
 fn check_duty(
