@@ -16,7 +16,7 @@ use crate::geo::ToleranceMeters;
 pub const DEFAULT_ACCURACY_LIMIT_M: f64 = 500.0;
 
 /// Every top-level setting, in the order the docs list them; `sources` has exactly these keys.
-pub const POLICY_KEYS: [&str; 11] = [
+pub const POLICY_KEYS: [&str; 12] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -28,6 +28,7 @@ pub const POLICY_KEYS: [&str; 11] = [
     "clock_skew_limit_s",
     "challenge_minutes",
     "max_challenges_per_month",
+    "night_window",
 ];
 
 const RESIDENCY_KEYS: [&str; 3] = ["days_per_week", "nights_per_week", "days_per_month"];
@@ -52,6 +53,90 @@ impl Residency {
     }
 }
 
+/// When a night counts as spent in the village: a record placing the cadre there at or after
+/// `evening_from` on a day and one before `morning_until` the next morning (county time, minutes
+/// after midnight). One value, like residency: an override replaces both times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NightWindow {
+    pub evening_from: u16,
+    pub morning_until: u16,
+}
+
+impl Default for NightWindow {
+    fn default() -> Self {
+        NightWindow {
+            evening_from: 19 * 60,
+            morning_until: 9 * 60,
+        }
+    }
+}
+
+impl NightWindow {
+    pub fn to_value(&self) -> Value {
+        let hhmm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        json!({
+            "evening_from": hhmm(self.evening_from),
+            "morning_until": hhmm(self.morning_until),
+        })
+    }
+}
+
+/// `HH:MM` (00:00–23:59) as minutes after midnight.
+fn parse_hhmm(raw: &str) -> Option<u16> {
+    let (h, m) = raw.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+fn parse_night_window(
+    raw: &Value,
+    pointer: &str,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<NightWindow> {
+    let Some(object) = raw.as_object() else {
+        problems.push(FieldProblem::new(
+            pointer,
+            "must be an object with evening_from and morning_until",
+        ));
+        return None;
+    };
+    let before = problems.len();
+    for key in object.keys() {
+        if key != "evening_from" && key != "morning_until" {
+            problems.push(FieldProblem::new(
+                format!("{pointer}/{}", escape_pointer(key)),
+                "is not a night_window setting",
+            ));
+        }
+    }
+    let mut time = |key: &str| {
+        let found = object.get(key).and_then(Value::as_str).and_then(parse_hhmm);
+        if found.is_none() {
+            problems.push(FieldProblem::new(
+                format!("{pointer}/{key}"),
+                "is required, as HH:MM county time (00:00 to 23:59)",
+            ));
+        }
+        found
+    };
+    let evening_from = time("evening_from");
+    let morning_until = time("morning_until");
+    let (evening_from, morning_until) = (evening_from?, morning_until?);
+    if morning_until >= evening_from {
+        problems.push(FieldProblem::new(
+            format!("{pointer}/morning_until"),
+            "must be earlier in the day than evening_from",
+        ));
+    }
+    (problems.len() == before).then_some(NightWindow {
+        evening_from,
+        morning_until,
+    })
+}
+
 /// The overrides one unit sets; None = not set here (inherit).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicyOverrides {
@@ -66,6 +151,7 @@ pub struct PolicyOverrides {
     pub clock_skew_limit_s: Option<u32>,
     pub challenge_minutes: Option<u32>,
     pub max_challenges_per_month: Option<u32>,
+    pub night_window: Option<NightWindow>,
 }
 
 impl PolicyOverrides {
@@ -123,6 +209,7 @@ impl PolicyOverrides {
                 "max_challenges_per_month" => {
                     out.max_challenges_per_month = integer(raw, 0, 31, &pointer, p);
                 }
+                "night_window" => out.night_window = parse_night_window(raw, &pointer, p),
                 _ => problems.push(FieldProblem::new(pointer, "is not a policy setting")),
             }
         }
@@ -171,6 +258,7 @@ impl PolicyOverrides {
             "max_challenges_per_month",
             self.max_challenges_per_month.map(Value::from),
         );
+        put("night_window", self.night_window.map(|w| w.to_value()));
         Value::Object(map)
     }
 }
@@ -192,6 +280,7 @@ pub struct Policy {
     pub challenge_minutes: u32,
     /// Challenges one cadre may get in a county month (基层减负: a spot-check, not a roll call).
     pub max_challenges_per_month: u32,
+    pub night_window: NightWindow,
 }
 
 impl Default for Policy {
@@ -213,6 +302,7 @@ impl Default for Policy {
             clock_skew_limit_s: 300,
             challenge_minutes: 30,
             max_challenges_per_month: 2,
+            night_window: NightWindow::default(),
         }
     }
 }
@@ -232,6 +322,7 @@ impl Policy {
             "clock_skew_limit_s": self.clock_skew_limit_s,
             "challenge_minutes": self.challenge_minutes,
             "max_challenges_per_month": self.max_challenges_per_month,
+            "night_window": self.night_window.to_value(),
         })
     }
 }
@@ -316,6 +407,10 @@ pub fn resolve(chain: &[(&str, &PolicyOverrides)]) -> EffectivePolicy {
         if let Some(value) = own.max_challenges_per_month {
             policy.max_challenges_per_month = value;
             set("max_challenges_per_month");
+        }
+        if let Some(value) = own.night_window {
+            policy.night_window = value;
+            set("night_window");
         }
     }
     EffectivePolicy { policy, sources }
@@ -608,6 +703,10 @@ mod tests {
             clock_skew_limit_s: Some(60),
             challenge_minutes: Some(5),
             max_challenges_per_month: Some(0),
+            night_window: Some(NightWindow {
+                evening_from: 20 * 60 + 30,
+                morning_until: 7 * 60,
+            }),
         };
         for overrides in [
             full.clone(),
@@ -644,8 +743,50 @@ mod tests {
                 "clock_skew_limit_s": 300,
                 "challenge_minutes": 30,
                 "max_challenges_per_month": 2,
+                "night_window": {"evening_from": "19:00", "morning_until": "09:00"},
             })
         );
+    }
+
+    #[test]
+    fn night_windows_parse_as_county_times() {
+        let parsed = PolicyOverrides::parse(
+            &json!({"night_window": {"evening_from": "20:30", "morning_until": "06:00"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.night_window,
+            Some(NightWindow {
+                evening_from: 20 * 60 + 30,
+                morning_until: 6 * 60
+            })
+        );
+        for (value, pointer) in [
+            (json!("19:00"), "/night_window"),
+            (
+                json!({"evening_from": "24:00", "morning_until": "06:00"}),
+                "/night_window/evening_from",
+            ),
+            (
+                json!({"evening_from": "7pm", "morning_until": "06:00"}),
+                "/night_window/evening_from",
+            ),
+            (
+                json!({"evening_from": "19:00"}),
+                "/night_window/morning_until",
+            ),
+            (
+                json!({"evening_from": "08:00", "morning_until": "09:00"}),
+                "/night_window/morning_until",
+            ),
+            (
+                json!({"evening_from": "19:00", "morning_until": "06:00", "x": 1}),
+                "/night_window/x",
+            ),
+        ] {
+            let problems = problems_of(json!({ "night_window": value }));
+            assert_eq!(pointers(&problems), [pointer], "{value}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use time::Date;
 
+use crate::policy::NightWindow;
 use crate::roster::{format_date, ValidPeriod};
 
 /// Longest range one presence query may cover; callers refuse longer ones before calling
@@ -48,12 +49,16 @@ impl DayStatus {
 }
 
 /// One record's evidence for presence, after approved corrections were applied by the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     /// The county date of the record's effective captured_at.
     pub day: Date,
+    /// Minutes after county midnight of the effective captured_at (for nights).
+    pub minute: u16,
     /// the fix was judged inside or boundary of an assigned village
     pub places_in_village: bool,
+    /// The record's id, named in the day's `evidence` when it places the cadre.
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +93,10 @@ pub struct PresenceInput {
     pub leaves: Vec<ApprovedLeave>,
     pub trips: Vec<ApprovedTrip>,
     pub duties: Vec<Duty>,
+    /// The night window in force from each date on, ascending (the policy of each day decides
+    /// that day); before the first, the default. Evidence may include the day after `to`, whose
+    /// morning decides `to`'s night.
+    pub windows: Vec<(Date, NightWindow)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,7 +104,13 @@ pub struct PresenceDay {
     /// YYYY-MM-DD
     pub date: String,
     pub status: DayStatus,
+    /// Stayed in the village: placed in the evening window and again the next morning, or on
+    /// duty that day (the night belongs to the evening's day).
+    pub night: bool,
     pub records: u32,
+    /// The records that decided the day: the first placing the cadre in the village that day,
+    /// and for a night the evening's and the next morning's.
+    pub evidence: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duty_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,12 +131,40 @@ pub fn presence(input: &PresenceInput) -> Vec<PresenceDay> {
         return Vec::new();
     }
 
+    let window = windows_by_day(&days, &input.windows);
     let mut records = vec![0u32; n];
     let mut placed = vec![false; n];
+    // The first record placing the cadre in the village each day: it decides the day.
+    let mut first_placing: Vec<Option<&str>> = vec![None; n];
+    let mut evening: Vec<Option<&str>> = vec![None; n];
+    // Index i: the morning of day i, which closes the night of day i − 1 (so 1..=n are used).
+    let mut morning: Vec<Option<&str>> = vec![None; n + 1];
+    let after_last = input.to.next_day();
     for item in &input.evidence {
-        if let Some(i) = days.index(item.day) {
+        let index = days.index(item.day);
+        if let Some(i) = index {
             records[i] = records[i].saturating_add(1);
             placed[i] |= item.places_in_village;
+        }
+        if !item.places_in_village {
+            continue;
+        }
+        if let Some(i) = index {
+            first_placing[i].get_or_insert(&item.id);
+            if item.minute >= window[i].evening_from && evening[i].is_none() {
+                evening[i] = Some(&item.id);
+            }
+        }
+        let morning_index = match index {
+            Some(i) => Some(i),
+            None if Some(item.day) == after_last => Some(n),
+            None => None,
+        };
+        if let Some(m) = morning_index.filter(|m| *m > 0) {
+            // The window of the evening's day decides its night.
+            if item.minute < window[m - 1].morning_until && morning[m].is_none() {
+                morning[m] = Some(&item.id);
+            }
         }
     }
 
@@ -173,10 +216,22 @@ pub fn presence(input: &PresenceInput) -> Vec<PresenceDay> {
         } else {
             DayStatus::NotAssigned
         };
+        let stayed = evening[i].zip(morning[i + 1]);
+        let night = stayed.is_some() || duty[i].is_some();
+        let mut evidence: Vec<String> = first_placing[i].into_iter().map(str::to_owned).collect();
+        if let Some((evening_id, morning_id)) = stayed {
+            for id in [evening_id, morning_id] {
+                if !evidence.iter().any(|e| e == id) {
+                    evidence.push(id.to_owned());
+                }
+            }
+        }
         out.push(PresenceDay {
             date: format_date(day),
             status,
+            night,
             records: records[i],
+            evidence,
             duty_id: duty[i].map(str::to_owned),
             // A duty is kept in the village it was set for; a trip, though it counts as present
             // for residency, is elsewhere, so it does not meet the duty.
@@ -201,7 +256,29 @@ pub fn totals(days: &[PresenceDay]) -> Value {
         "leave": counts[2],
         "absent": counts[3],
         "not_assigned": counts[4],
+        "nights": days.iter().filter(|d| d.night).count(),
     })
+}
+
+/// The night window of each day of the range.
+fn windows_by_day(days: &Days, windows: &[(Date, NightWindow)]) -> Vec<NightWindow> {
+    let mut out = Vec::with_capacity(days.len);
+    let mut current = NightWindow::default();
+    let mut next = windows.iter().peekable();
+    let mut date = Some(days.from);
+    for _ in 0..days.len {
+        let Some(day) = date else { break };
+        while let Some((from, window)) = next.peek() {
+            if *from > day {
+                break;
+            }
+            current = *window;
+            next.next();
+        }
+        out.push(current);
+        date = day.next_day();
+    }
+    out
 }
 
 /// The queried range, mapping dates to indices.
@@ -291,6 +368,7 @@ mod tests {
             leaves: Vec::new(),
             trips: Vec::new(),
             duties: Vec::new(),
+            windows: Vec::new(),
         }
     }
 
@@ -299,17 +377,92 @@ mod tests {
     }
 
     fn placed(day: Date) -> Evidence {
+        placed_at(day, 12 * 60, "r")
+    }
+
+    fn placed_at(day: Date, minute: u16, id: &str) -> Evidence {
         Evidence {
             day,
+            minute,
             places_in_village: true,
+            id: id.to_owned(),
         }
     }
 
     fn elsewhere(day: Date) -> Evidence {
         Evidence {
             day,
+            minute: 12 * 60,
             places_in_village: false,
+            id: "x".to_owned(),
         }
+    }
+
+    #[test]
+    fn a_night_is_an_evening_in_the_village_and_the_next_morning_too() {
+        let d1 = date!(2026 - 11 - 02);
+        let d2 = date!(2026 - 11 - 03);
+        let d3 = date!(2026 - 11 - 04);
+        let mut i = input(d1, d2);
+        i.evidence = vec![
+            placed_at(d1, 19 * 60 + 30, "eve1"),
+            placed_at(d2, 8 * 60 + 59, "morn2"),
+            // The evening of d2 is answered only by a morning after the range: still counted.
+            placed_at(d2, 21 * 60, "eve2"),
+            placed_at(d3, 6 * 60, "morn3"),
+        ];
+        let days = presence(&i);
+        assert!(days[0].night);
+        assert_eq!(days[0].evidence, ["eve1", "morn2"]);
+        assert!(days[1].night);
+        assert_eq!(days[1].evidence, ["morn2", "eve2", "morn3"]);
+        // Without a night, the first record placing the cadre decides the day.
+        let mut i = input(d1, d1);
+        i.evidence = vec![
+            placed_at(d1, 10 * 60, "first"),
+            placed_at(d1, 11 * 60, "second"),
+        ];
+        assert_eq!(presence(&i)[0].evidence, ["first"]);
+        assert_eq!(totals(&days)["nights"], 2);
+        // 18:59 is not evening, 09:00 is no longer morning; elsewhere counts for nothing.
+        let mut i = input(d1, d1);
+        i.evidence = vec![
+            placed_at(d1, 18 * 60 + 59, "early"),
+            placed_at(d2, 9 * 60, "late"),
+            elsewhere(d2),
+        ];
+        assert!(!presence(&i)[0].night);
+        // A duty day is a night in the village (值班).
+        let mut i = input(d1, d1);
+        i.duties = vec![Duty {
+            day: d1,
+            id: "duty".into(),
+        }];
+        assert!(presence(&i)[0].night);
+    }
+
+    #[test]
+    fn each_day_is_judged_by_the_night_window_in_force_that_day() {
+        let d1 = date!(2026 - 11 - 02);
+        let d2 = date!(2026 - 11 - 03);
+        let d3 = date!(2026 - 11 - 04);
+        let late = NightWindow {
+            evening_from: 21 * 60,
+            morning_until: 7 * 60,
+        };
+        let mut i = input(d1, d2);
+        i.windows = vec![(d2, late)];
+        i.evidence = vec![
+            placed_at(d1, 20 * 60, "eve1"),
+            placed_at(d2, 8 * 60, "morn2"),
+            placed_at(d2, 20 * 60, "eve2"),
+            placed_at(d3, 6 * 60, "morn3"),
+        ];
+        let days = presence(&i);
+        // d1 under the default (19:00 / 09:00): a night. d2 under 21:00 / 07:00: 20:00 is too
+        // early an evening.
+        assert!(days[0].night);
+        assert!(!days[1].night);
     }
 
     use DayStatus::{Absent, Leave, NotAssigned, Present, Trip};
@@ -536,9 +689,10 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&days).unwrap(),
             json!([
-                {"date": "2026-03-01", "status": "absent", "records": 0},
-                {"date": "2026-03-02", "status": "absent", "records": 0,
-                 "duty_id": "d", "duty_met": false},
+                {"date": "2026-03-01", "status": "absent", "night": false, "records": 0,
+                 "evidence": []},
+                {"date": "2026-03-02", "status": "absent", "night": true, "records": 0,
+                 "evidence": [], "duty_id": "d", "duty_met": false},
             ])
         );
     }
@@ -561,11 +715,12 @@ mod tests {
         let days = presence(&q);
         assert_eq!(
             totals(&days),
-            json!({"present": 2, "trip": 1, "leave": 0, "absent": 2, "not_assigned": 2})
+            json!({"present": 2, "trip": 1, "leave": 0, "absent": 2, "not_assigned": 2,
+                   "nights": 0})
         );
         assert_eq!(
             totals(&[]),
-            json!({"present": 0, "trip": 0, "leave": 0, "absent": 0, "not_assigned": 0})
+            json!({"present": 0, "trip": 0, "leave": 0, "absent": 0, "not_assigned": 0, "nights": 0})
         );
     }
 
@@ -581,7 +736,9 @@ mod tests {
         q.evidence = (0..5_000)
             .map(|i: i64| Evidence {
                 day: from + Duration::days((i * 7919) % 400 - 20),
+                minute: u16::try_from((i * 389) % 1440).unwrap(),
                 places_in_village: i % 3 == 0,
+                id: format!("r{i}"),
             })
             .collect();
         q.leaves = vec![ApprovedLeave {
@@ -615,6 +772,14 @@ mod tests {
             };
             assert_eq!(got.status, expected, "{day}");
             assert_eq!(got.records as usize, today.len(), "{day}");
+            let next = day.next_day().unwrap();
+            let night = today
+                .iter()
+                .any(|e| e.places_in_village && e.minute >= 19 * 60)
+                && q.evidence
+                    .iter()
+                    .any(|e| e.day == next && e.places_in_village && e.minute < 9 * 60);
+            assert_eq!(got.night, night, "night of {day}");
             assert_eq!(got.date, format_date(day));
             day = day.next_day().unwrap();
         }

@@ -83,3 +83,72 @@ pub(crate) fn effective_view(
         "seq": own_seq,
     })
 }
+
+/// The night window each day from `from` to `to` was judged by, as change points (the window in
+/// force from each date on): a day's policy is that of the cadre's first village that day (else
+/// their home unit) with the overrides set by the end of that day — the policy in force then,
+/// not the one of the time of the request (policies are versioned in the ledger).
+pub(crate) fn night_windows(
+    conn: &mut DbConnection,
+    home_path: &str,
+    villages: &[(String, fieldtrail_domain::roster::ValidPeriod)],
+    from: time::Date,
+    to: time::Date,
+) -> StorageResult<Vec<(time::Date, fieldtrail_domain::policy::NightWindow)>> {
+    use crate::schema::{ledger, units};
+    use fieldtrail_domain::canonical::from_unix_micros;
+    use fieldtrail_domain::roster::county_date;
+    let codes: Vec<&str> = villages.iter().map(|(code, _)| code.as_str()).collect();
+    let paths: HashMap<String, String> = units::table
+        .filter(units::code.eq_any(&codes))
+        .select((units::code, units::path))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut chain_codes: Vec<String> = path_codes(home_path).map(str::to_owned).collect();
+    for path in paths.values() {
+        chain_codes.extend(path_codes(path).map(str::to_owned));
+    }
+    chain_codes.sort();
+    chain_codes.dedup();
+    let rows: Vec<(String, String, i64)> = policies::table
+        .inner_join(ledger::table.on(ledger::seq.eq(policies::seq)))
+        .filter(policies::unit_code.eq_any(&chain_codes))
+        .order(policies::seq.asc())
+        .select((policies::unit_code, policies::body, ledger::received_at))
+        .load(conn)?;
+    // Each unit's versions, oldest first, by the county day they were set on.
+    let mut versions: HashMap<String, Vec<(time::Date, PolicyOverrides)>> = HashMap::new();
+    for (code, body, received_at) in rows {
+        let day = county_date(from_unix_micros(received_at));
+        versions
+            .entry(code)
+            .or_default()
+            .push((day, stored_overrides(&body)?));
+    }
+    let empty = PolicyOverrides::default();
+    let mut out: Vec<(time::Date, fieldtrail_domain::policy::NightWindow)> = Vec::new();
+    let mut day = Some(from);
+    while let Some(d) = day.filter(|d| *d <= to) {
+        let path = villages
+            .iter()
+            .find(|(_, period)| period.covers(d))
+            .and_then(|(code, _)| paths.get(code))
+            .map_or(home_path, String::as_str);
+        let chain: Vec<(&str, &PolicyOverrides)> = path_codes(path)
+            .map(|code| {
+                let own = versions
+                    .get(code)
+                    .and_then(|list| list.iter().rev().find(|(set_on, _)| *set_on <= d))
+                    .map_or(&empty, |(_, overrides)| overrides);
+                (code, own)
+            })
+            .collect();
+        let window = resolve(&chain).policy.night_window;
+        if out.last().map(|(_, w)| *w) != Some(window) {
+            out.push((d, window));
+        }
+        day = d.next_day();
+    }
+    Ok(out)
+}

@@ -14,7 +14,7 @@ use fieldtrail_domain::presence::{
     ApprovedLeave, ApprovedTrip, Duty, Evidence, PresenceDay, PresenceInput,
 };
 use fieldtrail_domain::record::places_in_village;
-use fieldtrail_domain::roster::{county_date, format_date, parse_date, ValidPeriod, COUNTY_OFFSET};
+use fieldtrail_domain::roster::{format_date, parse_date, ValidPeriod, COUNTY_OFFSET};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use time::Date;
@@ -387,20 +387,30 @@ pub fn presence(
     from: Date,
     to: Date,
 ) -> StorageResult<Vec<PresenceDay>> {
-    let assigned: Vec<ValidPeriod> = assignments::table
+    let villages: Vec<(String, ValidPeriod)> = assignments::table
         .filter(assignments::person_id.eq(person_id))
-        .select((assignments::valid_from, assignments::valid_to))
-        .load::<(String, Option<String>)>(conn)?
+        .order(assignments::seq.asc())
+        .select((
+            assignments::unit_code,
+            assignments::valid_from,
+            assignments::valid_to,
+        ))
+        .load::<(String, String, Option<String>)>(conn)?
         .into_iter()
-        .filter_map(|(from, to)| stored_period(&from, to.as_deref()))
+        .filter_map(|(code, from, to)| Some((code, stored_period(&from, to.as_deref())?)))
         .collect();
-    let start = unix_micros(from.midnight().assume_offset(COUNTY_OFFSET));
-    let end = unix_micros(
-        to.next_day()
-            .unwrap_or(to)
-            .midnight()
-            .assume_offset(COUNTY_OFFSET),
-    );
+    let assigned: Vec<ValidPeriod> = villages.iter().map(|(_, period)| *period).collect();
+    let home_path: String = people::table
+        .find(person_id)
+        .select(people::unit_path)
+        .first(conn)
+        .optional()?
+        .unwrap_or_else(|| "/".to_owned());
+    let windows = crate::policies::night_windows(conn, &home_path, &villages, from, to)?;
+    let midnight = |day: Date| unix_micros(day.midnight().assume_offset(COUNTY_OFFSET));
+    let start = midnight(from);
+    // The morning after the last day decides that day's night.
+    let end = midnight(to.next_day().and_then(|d| d.next_day()).unwrap_or(to));
     let decided: Vec<RequestRow> = requests::table
         .filter(requests::person_id.eq(person_id))
         .filter(requests::status.eq("approved"))
@@ -448,9 +458,12 @@ pub fn presence(
             if !(start..end).contains(&at) {
                 return None;
             }
+            let local = from_unix_micros(at).to_offset(COUNTY_OFFSET);
             Some(Evidence {
-                day: county_date(from_unix_micros(at)),
+                day: local.date(),
+                minute: u16::from(local.hour()) * 60 + u16::from(local.minute()),
                 places_in_village: places_in_village(GeoVerdict::parse(&geo)),
+                id,
             })
         })
         .collect();
@@ -504,6 +517,7 @@ pub fn presence(
         leaves,
         trips,
         duties,
+        windows,
     }))
 }
 

@@ -290,3 +290,4 @@ diesel::table! {
         verified_at -> BigInt,
     }
 }
+diesel::allow_tables_to_appear_in_same_query!(policies, ledger);

@@ -13,6 +13,7 @@ mod health;
 mod kinds;
 mod ledger;
 mod loadtest;
+mod nights;
 mod notes;
 mod openapi;
 mod pairings;

@@ -10,7 +10,7 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -22,6 +22,7 @@ const KEYS: [&str; 11] = [
     "clock_skew_limit_s",
     "challenge_minutes",
     "max_challenges_per_month",
+    "night_window",
 ];
 
 fn ledger_size(app: &TestApp) -> i64 {
@@ -96,6 +97,13 @@ fn assert_defaults(policy: &Value, skip: &[&str]) {
         assert_eq!(num(&residency["days_per_week"]), 5.0, "{policy}");
         assert_eq!(num(&residency["nights_per_week"]), 4.0, "{policy}");
         assert_eq!(residency["days_per_month"], Value::Null, "{policy}");
+    }
+    if !skip.contains(&"night_window") {
+        assert_eq!(
+            policy["night_window"],
+            json!({"evening_from": "19:00", "morning_until": "09:00"}),
+            "{policy}"
+        );
     }
 }
 
@@ -338,6 +346,7 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "visit_interval_days": 0, "max_paired_households": 101, "speed_limit_kmh": 0,
         "late_sync_hours": -1, "clock_skew_limit_s": 0,
         "challenge_minutes": 0, "max_challenges_per_month": 32,
+        "night_window": {"evening_from": "19:60", "morning_until": "09:00"},
         "residency": {"days_per_week": 8, "nights_per_week": 8, "days_per_month": 32},
     });
     let resp = app.put(&path(VILLAGE_A), Some(&admin), &all_wrong);
@@ -355,6 +364,7 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "/clock_skew_limit_s",
         "/challenge_minutes",
         "/max_challenges_per_month",
+        "/night_window/evening_from",
         "/residency/days_per_week",
         "/residency/nights_per_week",
         "/residency/days_per_month",
@@ -402,12 +412,15 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "visit_interval_days": 366, "max_paired_households": 0, "speed_limit_kmh": 2_000,
         "late_sync_hours": 8_760, "clock_skew_limit_s": 86_400,
         "challenge_minutes": 1_440, "max_challenges_per_month": 0,
+        "night_window": {"evening_from": "23:59", "morning_until": "00:00"},
         "residency": {"days_per_week": 7, "nights_per_week": 0, "days_per_month": 31},
     });
     put_policy(&app, &admin, VILLAGE_A, &edges);
     let view = get_policy(&app, &admin, VILLAGE_A);
     for key in KEYS {
-        if key == "residency" {
+        if key == "residency" || key == "night_window" {
+            assert_eq!(view["sources"][key], VILLAGE_A, "{key}");
+            assert_eq!(view["own"][key], edges[key], "{key}");
             continue;
         }
         assert_eq!(num(&view["own"][key]), num(&edges[key]), "own {key}");
