@@ -505,18 +505,37 @@ fn check_note(
     day: Date,
     pointer: &str,
 ) -> StorageResult<Verdict> {
+    staff_subject(
+        state,
+        submitter,
+        person_id,
+        pointer,
+        "notes are about cadres",
+    )?;
+    Ok(roster_only(&state.villages_on(&person_id, day)))
+}
+
+/// The cadre a staff record (duty, note) is about, who must be a cadre in the submitter's scope;
+/// the submitter as an actor, for further scope checks.
+fn staff_subject(
+    state: &JudgeState,
+    submitter: &Submitter,
+    person_id: PersonId,
+    pointer: &str,
+    not_a_cadre: &str,
+) -> StorageResult<Actor> {
     let actor = Actor {
         id: Some(submitter.person),
         scope: submitter.scope.clone(),
     };
-    let cadre = actor.person_in(state, person_id, &format!("{pointer}/person_id"))?;
-    if cadre.role != Role::Cadre {
+    let person = actor.person_in(state, person_id, &format!("{pointer}/person_id"))?;
+    if person.role != Role::Cadre {
         return Err(StorageError::invalid(
             &format!("{pointer}/person_id"),
-            "notes are about cadres",
+            not_a_cadre,
         ));
     }
-    Ok(roster_only(&state.villages_on(&person_id, day)))
+    Ok(actor)
 }
 
 fn check_duty(
@@ -527,17 +546,13 @@ fn check_duty(
     date: Date,
     pointer: &str,
 ) -> StorageResult<Verdict> {
-    let actor = Actor {
-        id: Some(submitter.person),
-        scope: submitter.scope.clone(),
-    };
-    let cadre = actor.person_in(state, person_id, &format!("{pointer}/person_id"))?;
-    if cadre.role != Role::Cadre {
-        return Err(StorageError::invalid(
-            &format!("{pointer}/person_id"),
-            "duty rotas are for cadres",
-        ));
-    }
+    let actor = staff_subject(
+        state,
+        submitter,
+        person_id,
+        pointer,
+        "duty rotas are for cadres",
+    )?;
     let unit = actor.unit_in(state, unit_code, &format!("{pointer}/unit_code"))?;
     if unit.level != UnitLevel::Village {
         return Err(StorageError::invalid(
