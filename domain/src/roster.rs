@@ -64,6 +64,12 @@ pub fn county_date(at: OffsetDateTime) -> Date {
     at.to_offset(COUNTY_OFFSET).date()
 }
 
+/// Unix microseconds of the county midnight that starts `day` (how stored times are bounded by
+/// county days).
+pub fn day_start_micros(day: Date) -> i64 {
+    crate::canonical::unix_micros(day.midnight().assume_offset(COUNTY_OFFSET))
+}
+
 /// Inclusive days on which an assignment holds; open-ended when `to` is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidPeriod {

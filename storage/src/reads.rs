@@ -8,13 +8,15 @@ use crate::policies::{effective_view, load_policies_of};
 use crate::schema::*;
 use crate::stored::{path_codes, stored_answer, stored_period};
 use diesel::prelude::*;
-use fieldtrail_domain::canonical::{from_unix_micros, unix_micros};
+use fieldtrail_domain::canonical::from_unix_micros;
 use fieldtrail_domain::geo::GeoVerdict;
 use fieldtrail_domain::presence::{
     ApprovedLeave, ApprovedTrip, Duty, Evidence, PresenceDay, PresenceInput,
 };
 use fieldtrail_domain::record::places_in_village;
-use fieldtrail_domain::roster::{format_date, parse_date, ValidPeriod, COUNTY_OFFSET};
+use fieldtrail_domain::roster::{
+    day_start_micros, format_date, parse_date, ValidPeriod, COUNTY_OFFSET,
+};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use time::Date;
@@ -407,10 +409,9 @@ pub fn presence(
         .optional()?
         .unwrap_or_else(|| "/".to_owned());
     let windows = crate::policies::night_windows(conn, &home_path, &villages, from, to)?;
-    let midnight = |day: Date| unix_micros(day.midnight().assume_offset(COUNTY_OFFSET));
-    let start = midnight(from);
+    let start = day_start_micros(from);
     // The morning after the last day decides that day's night.
-    let end = midnight(to.next_day().and_then(|d| d.next_day()).unwrap_or(to));
+    let end = day_start_micros(to.next_day().and_then(|d| d.next_day()).unwrap_or(to));
     let decided: Vec<RequestRow> = requests::table
         .filter(requests::person_id.eq(person_id))
         .filter(requests::status.eq("approved"))

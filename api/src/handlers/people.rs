@@ -246,8 +246,7 @@ pub async fn presence(
     query: web::Query<PresenceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     use fieldtrail_domain::presence::{totals, MAX_PRESENCE_DAYS};
-    use fieldtrail_domain::roster::{format_date, parse_date, COUNTY_OFFSET};
-    let day_start = |day: time::Date| unix_micros(day.midnight().assume_offset(COUNTY_OFFSET));
+    use fieldtrail_domain::roster::{day_start_micros as day_start, format_date, parse_date};
     let query = query.into_inner();
     let mut problems = Problems::new();
     let mut day = |pointer: &str, raw: &Option<String>| match raw {

@@ -7,11 +7,10 @@ use crate::extract::JsonBody;
 use crate::handlers::read;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use fieldtrail_domain::canonical::{parse_rfc3339, unix_micros};
 use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::{PersonId, Role};
-use fieldtrail_domain::record::{Text, MAX_CLOCK_AHEAD};
-use fieldtrail_domain::roster::{parse_date, COUNTY_OFFSET};
+use fieldtrail_domain::record::{CapturedAt, Text};
+use fieldtrail_domain::roster::{day_start_micros, parse_date};
 use fieldtrail_domain::spotcheck::{
     Method, Outcome, Period, Population, Verification, MAX_DRAW_SIZE,
 };
@@ -137,11 +136,6 @@ pub struct DrawsQuery {
     to: Option<String>,
 }
 
-/// The county midnight starting `day`, in Unix microseconds.
-fn day_micros(day: time::Date) -> i64 {
-    unix_micros(day.midnight().assume_offset(COUNTY_OFFSET))
-}
-
 /// `from`/`to` as county days (both inclusive) → `[start, end)` in Unix microseconds.
 pub(crate) fn day_range(
     problems: &mut Problems,
@@ -151,8 +145,8 @@ pub(crate) fn day_range(
     let from = from.and_then(|raw| problems.check("/from", parse_date(raw)));
     let to = to.and_then(|raw| problems.check("/to", parse_date(raw)));
     (
-        from.map(day_micros),
-        to.map(|day| day_micros(day.next_day().unwrap_or(day))),
+        from.map(day_start_micros),
+        to.map(|day| day_start_micros(day.next_day().unwrap_or(day))),
     )
 }
 
@@ -223,7 +217,8 @@ pub async fn get_draw(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// An RFC 3339 instant at most a few minutes ahead of the server clock.
+/// An RFC 3339 instant, refused as a record's captured_at is when it lies ahead of the server
+/// clock.
 fn instant(
     problems: &mut Problems,
     pointer: &str,
@@ -232,20 +227,9 @@ fn instant(
 ) -> Option<Option<OffsetDateTime>> {
     match raw {
         None => Some(None),
-        Some(raw) => match parse_rfc3339(raw) {
-            Ok(at) if at > now + MAX_CLOCK_AHEAD => {
-                problems.push(pointer, "is more than 5 minutes ahead of the server clock");
-                None
-            }
-            Ok(at) => Some(Some(at)),
-            Err(_) => {
-                problems.push(
-                    pointer,
-                    "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-23T08:30:00+08:00",
-                );
-                None
-            }
-        },
+        Some(raw) => problems
+            .check(pointer, CapturedAt::parse(raw, now))
+            .map(|at| Some(at.at())),
     }
 }
 

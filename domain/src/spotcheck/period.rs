@@ -1,6 +1,6 @@
 //! Reporting periods: a calendar month `YYYY-MM` or an ISO week `YYYY-Www`, in county days.
 
-use crate::roster::format_date;
+use crate::roster::{day_start_micros, format_date};
 use time::{Date, Month, Weekday};
 
 /// A month or an ISO week; always a whole range of county days.
@@ -70,6 +70,15 @@ impl Period {
         }
     }
 
+    /// The period as Unix microseconds `[start, end)`, county midnight to county midnight.
+    pub fn micros_range(&self) -> (i64, i64) {
+        let last = self.last_day();
+        (
+            day_start_micros(self.first_day()),
+            day_start_micros(last.next_day().unwrap_or(last)),
+        )
+    }
+
     pub fn covers(&self, day: Date) -> bool {
         self.first_day() <= day && day <= self.last_day()
     }
@@ -115,6 +124,11 @@ mod tests {
         assert!(Period::parse("2026-W53").is_ok());
         assert!(w47.covers(date!(2026 - 11 - 22)));
         assert!(!w47.covers(date!(2026 - 11 - 23)));
+        // Monday 2026-11-16 00:00 to Monday 2026-11-23 00:00, county time (UTC+8).
+        assert_eq!(
+            w47.micros_range(),
+            (1_794_758_400_000_000, 1_795_363_200_000_000)
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use fieldtrail_domain::canonical::{format_utc_micros, from_unix_micros, unix_micros};
 use fieldtrail_domain::geo::GeoVerdict;
 use fieldtrail_domain::person::PersonId;
-use fieldtrail_domain::record::{Fix, Flag};
+use fieldtrail_domain::record::{roster_only, Fix, Flag};
 use fieldtrail_domain::roster::{county_date, format_date};
 use fieldtrail_domain::spotcheck::{challenge_outcome, AnswerFacts, Method, Outcome};
 use serde_json::{json, Value};
@@ -239,7 +239,7 @@ fn missed(
             person: Some(open.person),
             unit_code: villages.first().cloned(),
             actual_unit_code: None,
-            roster: roster_on(&villages),
+            roster: roster_only(&villages).roster.as_str(),
             captured_at: deadline,
             verdict: result,
             flags: json!([]),
@@ -304,7 +304,7 @@ pub(crate) fn record_outcome(
             person: Some(request.person),
             unit_code: villages.first().cloned(),
             actual_unit_code: actual,
-            roster: roster_on(&villages),
+            roster: roster_only(&villages).roster.as_str(),
             captured_at: at,
             verdict: result,
             flags: flags_value,
@@ -326,15 +326,6 @@ pub(crate) fn record_outcome(
         &mut learned,
     )?;
     Ok(((*appended.answer).clone(), learned))
-}
-
-/// The roster verdict of a cadre with these villages that day.
-fn roster_on(villages: &[String]) -> &'static str {
-    if villages.is_empty() {
-        "not_assigned"
-    } else {
-        "assigned"
-    }
 }
 
 fn roster_of(verdict: &Value) -> &'static str {

@@ -8,7 +8,6 @@ use super::super::appender::LedgerAppender;
 use super::super::commit::sign_checkpoint;
 use super::super::state::{JudgeState, Learned, OpenChallenge};
 use super::super::{Actor, LogSigner};
-use super::day_start;
 use crate::db::DbConnection;
 use crate::error::{StorageError, StorageResult};
 use crate::models::{ChallengeRow, DrawRow};
@@ -237,8 +236,7 @@ fn at_cap(
     today: time::Date,
 ) -> StorageResult<Vec<Value>> {
     let month = Period::month_of(today);
-    let start = day_start(month.first_day());
-    let end = day_start(month.last_day().next_day().unwrap_or(month.last_day()));
+    let (start, end) = month.micros_range();
     let mut counts: HashMap<String, i64> = HashMap::new();
     for chunk in cadres.chunks(IN_CHUNK) {
         let ids: Vec<String> = chunk.iter().map(|(p, _)| p.to_string()).collect();
@@ -284,8 +282,7 @@ fn visited_households(
     path: &fieldtrail_domain::unit::UnitPath,
     period: &Period,
 ) -> StorageResult<Vec<String>> {
-    let start = day_start(period.first_day());
-    let end = day_start(period.last_day().next_day().unwrap_or(period.last_day()));
+    let (start, end) = period.micros_range();
     let households: Vec<String> = state
         .households_under(path)
         .into_iter()

@@ -136,11 +136,3 @@ pub(crate) fn append_result(
         answer,
     })
 }
-
-/// Unix microseconds of the county midnight that starts `day`.
-pub(crate) fn day_start(day: time::Date) -> i64 {
-    unix_micros(
-        day.midnight()
-            .assume_offset(fieldtrail_domain::roster::COUNTY_OFFSET),
-    )
-}

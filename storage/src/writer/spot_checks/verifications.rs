@@ -5,7 +5,7 @@
 use super::super::appender::LedgerAppender;
 use super::super::state::{JudgeState, Learned};
 use super::super::Actor;
-use super::{append_result, day_start, ResultDraft};
+use super::{append_result, ResultDraft};
 use crate::db::DbConnection;
 use crate::error::{StorageError, StorageResult};
 use crate::models::{ContestRow, VerificationRow};
@@ -70,8 +70,7 @@ pub(crate) fn verify_household(
         }
         None => Period::month_of(county_date(request.captured_at)),
     };
-    let start = day_start(period.first_day());
-    let end = day_start(period.last_day().next_day().unwrap_or(period.last_day()));
+    let (start, end) = period.micros_range();
     let visited: Vec<(i64, String)> = visits::table
         .filter(visits::household_id.eq(&household_id))
         .filter(visits::captured_at.ge(start))
