@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use crate::handlers::{
     alerts, assignments, attachments, auth, challenges, decisions, health, households, ledger,
-    pairings, people, records, spot_checks, units,
+    pairings, people, records, spot_checks, supervision, units,
 };
 
 /// A batch of 500 records, each up to a 10,000-character log, fits.
@@ -148,6 +148,54 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
         "/v1/people/{id}/presence",
         body,
         people::presence,
+    );
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/compliance",
+        body,
+        supervision::compliance::compliance,
+    );
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/bulletin",
+        body,
+        supervision::bulletin::bulletin,
+    );
+    r.add(
+        Method::POST,
+        "/v1/units/{code}/bulletins/{month}/publish",
+        body,
+        supervision::bulletin::publish,
+    );
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/bulletins/{month}",
+        body,
+        supervision::bulletin::published,
+    );
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/negative-items",
+        body,
+        supervision::negative::list,
+    );
+    r.add(
+        Method::POST,
+        "/v1/negative-items/{id}/decision",
+        body,
+        supervision::negative::decide,
+    );
+    r.add(
+        Method::POST,
+        "/v1/people/{id}/escalation-actions",
+        body,
+        supervision::negative::record_action,
+    );
+    r.add(
+        Method::GET,
+        "/v1/people/{id}/archive",
+        body,
+        supervision::archive::archive,
     );
     r.add(
         Method::PUT,

@@ -4,6 +4,7 @@
 //! (a [`geo::Position`], a [`unit::UnitCode`], …); storage and api only move these types around.
 
 pub mod canonical;
+pub mod compliance;
 pub mod crs;
 pub mod error;
 pub mod flags;

@@ -59,6 +59,8 @@ pub struct Evidence {
     pub places_in_village: bool,
     /// The record's id, named in the day's `evidence` when it places the cadre.
     pub id: String,
+    /// An approved correction replaced its time or place.
+    pub corrected: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +99,8 @@ pub struct PresenceInput {
     /// that day); before the first, the default. Evidence may include the day after `to`, whose
     /// morning decides `to`'s night.
     pub windows: Vec<(Date, NightWindow)>,
+    /// The flags of the cadre's flagged records, by the county day they were captured on.
+    pub flags: Vec<(Date, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -111,6 +115,10 @@ pub struct PresenceDay {
     /// The records that decided the day: the first placing the cadre in the village that day,
     /// and for a night the evening's and the next morning's.
     pub evidence: Vec<String>,
+    /// The distinct flags of the day's records, sorted (for a person to review, never a verdict).
+    pub flags: Vec<String>,
+    /// A record counted this day was moved or re-judged by an approved correction.
+    pub corrected: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duty_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,6 +141,15 @@ pub fn presence(input: &PresenceInput) -> Vec<PresenceDay> {
 
     let window = windows_by_day(&days, &input.windows);
     let mut records = vec![0u32; n];
+    let mut corrected = vec![false; n];
+    let mut flags: Vec<Vec<String>> = vec![Vec::new(); n];
+    for (day, flag) in &input.flags {
+        if let Some(i) = days.index(*day) {
+            if !flags[i].contains(flag) {
+                flags[i].push(flag.clone());
+            }
+        }
+    }
     let mut placed = vec![false; n];
     // The first record placing the cadre in the village each day: it decides the day.
     let mut first_placing: Vec<Option<&str>> = vec![None; n];
@@ -144,6 +161,7 @@ pub fn presence(input: &PresenceInput) -> Vec<PresenceDay> {
         let index = days.index(item.day);
         if let Some(i) = index {
             records[i] = records[i].saturating_add(1);
+            corrected[i] |= item.corrected;
             placed[i] |= item.places_in_village;
         }
         if !item.places_in_village {
@@ -232,6 +250,12 @@ pub fn presence(input: &PresenceInput) -> Vec<PresenceDay> {
             night,
             records: records[i],
             evidence,
+            flags: {
+                let mut day_flags = std::mem::take(&mut flags[i]);
+                day_flags.sort();
+                day_flags
+            },
+            corrected: corrected[i],
             duty_id: duty[i].map(str::to_owned),
             // A duty is kept in the village it was set for; a trip, though it counts as present
             // for residency, is elsewhere, so it does not meet the duty.
@@ -257,6 +281,7 @@ pub fn totals(days: &[PresenceDay]) -> Value {
         "absent": counts[3],
         "not_assigned": counts[4],
         "nights": days.iter().filter(|d| d.night).count(),
+        "flagged_days": days.iter().filter(|d| !d.flags.is_empty()).count(),
     })
 }
 
@@ -369,6 +394,7 @@ mod tests {
             trips: Vec::new(),
             duties: Vec::new(),
             windows: Vec::new(),
+            flags: Vec::new(),
         }
     }
 
@@ -386,6 +412,7 @@ mod tests {
             minute,
             places_in_village: true,
             id: id.to_owned(),
+            corrected: false,
         }
     }
 
@@ -395,6 +422,7 @@ mod tests {
             minute: 12 * 60,
             places_in_village: false,
             id: "x".to_owned(),
+            corrected: false,
         }
     }
 
@@ -690,9 +718,10 @@ mod tests {
             serde_json::to_value(&days).unwrap(),
             json!([
                 {"date": "2026-03-01", "status": "absent", "night": false, "records": 0,
-                 "evidence": []},
+                 "evidence": [], "flags": [], "corrected": false},
                 {"date": "2026-03-02", "status": "absent", "night": true, "records": 0,
-                 "evidence": [], "duty_id": "d", "duty_met": false},
+                 "evidence": [], "flags": [], "corrected": false, "duty_id": "d",
+                 "duty_met": false},
             ])
         );
     }
@@ -716,11 +745,12 @@ mod tests {
         assert_eq!(
             totals(&days),
             json!({"present": 2, "trip": 1, "leave": 0, "absent": 2, "not_assigned": 2,
-                   "nights": 0})
+                   "nights": 0, "flagged_days": 0})
         );
         assert_eq!(
             totals(&[]),
-            json!({"present": 0, "trip": 0, "leave": 0, "absent": 0, "not_assigned": 0, "nights": 0})
+            json!({"present": 0, "trip": 0, "leave": 0, "absent": 0, "not_assigned": 0, "nights": 0,
+                   "flagged_days": 0})
         );
     }
 
@@ -739,6 +769,7 @@ mod tests {
                 minute: u16::try_from((i * 389) % 1440).unwrap(),
                 places_in_village: i % 3 == 0,
                 id: format!("r{i}"),
+                corrected: false,
             })
             .collect();
         q.leaves = vec![ApprovedLeave {
@@ -783,5 +814,26 @@ mod tests {
             assert_eq!(got.date, format_date(day));
             day = day.next_day().unwrap();
         }
+    }
+
+    #[test]
+    fn a_day_shows_its_records_flags_once_and_whether_a_correction_moved_one() {
+        let d = date!(2026 - 03 - 02);
+        let mut q = input(d, d.next_day().unwrap());
+        q.evidence = vec![Evidence {
+            corrected: true,
+            ..placed(d)
+        }];
+        q.flags = vec![
+            (d, "mock_location".to_owned()),
+            (d, "late_sync".to_owned()),
+            (d, "mock_location".to_owned()),
+        ];
+        let days = presence(&q);
+        assert_eq!(days[0].flags, ["late_sync", "mock_location"]);
+        assert!(days[0].corrected);
+        assert!(days[1].flags.is_empty());
+        assert!(!days[1].corrected);
+        assert_eq!(totals(&days)["flagged_days"], 1);
     }
 }

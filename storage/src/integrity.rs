@@ -8,7 +8,8 @@
 //! writing meanwhile cannot make rows seem to be missing.
 //!
 //! What the checks do not do: recompute hashes from entry bytes or rebuild the tree's root (that
-//! is `fieldtrail verify`), or check projections other than `records` and `fixes`.
+//! is `fieldtrail verify`), or check projections other than `records`, `fixes` and the
+//! supervision tables (each row has its entry of the right kind).
 
 use crate::schema::{fixes, ledger, ledger_payloads, merkle_nodes, records};
 use crate::{DbConnection, StorageError, StorageResult};
@@ -94,6 +95,7 @@ pub fn check_store(
         checks.push(records_in_ledger(conn)?);
         checks.push(fixes_have_records(conn)?);
         checks.push(payloads(conn, entries)?);
+        checks.push(supervision_rows(conn)?);
         if let Some(acked) = acked {
             checks.push(acked_records(conn, acked)?);
         }
@@ -324,6 +326,64 @@ fn fixes_have_records(conn: &mut DbConnection) -> StorageResult<Check> {
             .examples
             .extend(ids.into_iter().map(|id| format!("fix of record {id}")));
     }
+    Ok(found)
+}
+
+/// The supervision projections (docs/supervision.md) and the entry kind each row stands for;
+/// `None`: a record's row (flags, notes), whose entry is any record kind.
+const SUPERVISION_TABLES: [(&str, Option<&str>); 5] = [
+    ("record_flags", None),
+    ("notes", Some("note")),
+    ("negative_decisions", Some("negative_item.decision")),
+    ("escalation_actions", Some("escalation.action")),
+    ("bulletins", Some("bulletin.publish")),
+];
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn supervision_rows(conn: &mut DbConnection) -> StorageResult<Check> {
+    const RULE: &str = "every row of the supervision projections has its ledger entry, of its kind";
+    let mut bad = 0i64;
+    let mut total = 0i64;
+    let mut examples = Vec::new();
+    for (table, kind) in SUPERVISION_TABLES {
+        // Table names and kinds are the constants above, never input.
+        let condition = match kind {
+            Some(kind) => format!("l.seq IS NULL OR l.kind <> '{kind}'"),
+            None => "r.seq IS NULL".to_owned(),
+        };
+        let join = match kind {
+            Some(_) => format!("{table} t LEFT JOIN ledger l ON l.seq = t.seq"),
+            None => format!("{table} t LEFT JOIN records r ON r.seq = t.seq"),
+        };
+        let count = |sql: String, conn: &mut DbConnection| -> StorageResult<i64> {
+            Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
+        };
+        let orphans = count(
+            format!("SELECT COUNT(*) AS n FROM {join} WHERE {condition}"),
+            conn,
+        )?;
+        total += count(format!("SELECT COUNT(*) AS n FROM {table}"), conn)?;
+        if orphans > 0 {
+            examples.push(format!("{orphans} {table} rows without their entry"));
+        }
+        bad += orphans;
+    }
+    let mut found = check(
+        "supervision",
+        RULE,
+        u64::try_from(bad).unwrap_or(u64::MAX),
+        if bad == 0 {
+            format!("{total} rows")
+        } else {
+            format!("{bad} rows without their entry")
+        },
+    );
+    found.examples = examples;
     Ok(found)
 }
 

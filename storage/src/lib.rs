@@ -12,6 +12,7 @@ pub mod reads;
 mod schema;
 pub mod spot_checks;
 mod stored;
+pub mod supervision;
 mod wal;
 pub mod writer;
 

@@ -419,3 +419,25 @@ pub struct VerificationRow {
     pub verified_by: Option<String>,
     pub verified_at: i64,
 }
+
+/// The flags of one flagged record, comma-joined (see the `record_flags` table).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = record_flags, treat_none_as_default_value = false)]
+pub struct FlagRow {
+    pub seq: i64,
+    pub person_id: String,
+    pub captured_at: i64,
+    pub flags: String,
+}
+
+/// A supervisor's note by the cadre it is about (see the `notes` table).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notes, treat_none_as_default_value = false)]
+pub struct NoteRow {
+    pub record_id: String,
+    pub seq: i64,
+    pub person_id: String,
+    pub author_id: String,
+    pub category: String,
+    pub captured_at: i64,
+}

@@ -6,17 +6,10 @@ use crate::error::{StorageError, StorageResult};
 use crate::models::*;
 use crate::policies::{effective_view, load_policies_of};
 use crate::schema::*;
-use crate::stored::{path_codes, stored_answer, stored_period};
+use crate::stored::{path_codes, stored_answer};
 use diesel::prelude::*;
-use fieldtrail_domain::canonical::from_unix_micros;
-use fieldtrail_domain::geo::GeoVerdict;
-use fieldtrail_domain::presence::{
-    ApprovedLeave, ApprovedTrip, Duty, Evidence, PresenceDay, PresenceInput,
-};
-use fieldtrail_domain::record::places_in_village;
-use fieldtrail_domain::roster::{
-    day_start_micros, format_date, parse_date, ValidPeriod, COUNTY_OFFSET,
-};
+use fieldtrail_domain::presence::PresenceDay;
+
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use time::Date;
@@ -389,137 +382,13 @@ pub fn presence(
     from: Date,
     to: Date,
 ) -> StorageResult<Vec<PresenceDay>> {
-    let villages: Vec<(String, ValidPeriod)> = assignments::table
-        .filter(assignments::person_id.eq(person_id))
-        .order(assignments::seq.asc())
-        .select((
-            assignments::unit_code,
-            assignments::valid_from,
-            assignments::valid_to,
-        ))
-        .load::<(String, String, Option<String>)>(conn)?
-        .into_iter()
-        .filter_map(|(code, from, to)| Some((code, stored_period(&from, to.as_deref())?)))
-        .collect();
-    let assigned: Vec<ValidPeriod> = villages.iter().map(|(_, period)| *period).collect();
-    let home_path: String = people::table
-        .find(person_id)
-        .select(people::unit_path)
-        .first(conn)
-        .optional()?
-        .unwrap_or_else(|| "/".to_owned());
-    let windows = crate::policies::night_windows(conn, &home_path, &villages, from, to)?;
-    let start = day_start_micros(from);
-    // The morning after the last day decides that day's night.
-    let end = day_start_micros(to.next_day().and_then(|d| d.next_day()).unwrap_or(to));
-    let decided: Vec<RequestRow> = requests::table
-        .filter(requests::person_id.eq(person_id))
-        .filter(requests::status.eq("approved"))
-        .order(requests::decision_seq.asc())
-        .select(RequestRow::as_select())
-        .load(conn)?;
-    // The latest approved correction of each record replaces its time and place.
-    let mut corrections: HashMap<String, &RequestRow> = HashMap::new();
-    for request in decided.iter().filter(|r| r.kind == "correction") {
-        if let Some(target) = &request.refers_to {
-            corrections.insert(target.clone(), request);
-        }
-    }
-    let mut rows: Vec<(String, i64, String)> = records::table
-        .filter(records::person_id.eq(person_id))
-        .filter(records::captured_at.ge(start))
-        .filter(records::captured_at.lt(end))
-        .filter(records::geo.ne("none"))
-        .select((records::id, records::captured_at, records::geo))
-        .load(conn)?;
-    let missing: Vec<String> = corrections
-        .keys()
-        .filter(|id| !rows.iter().any(|(r, _, _)| r == *id))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        rows.extend(
-            records::table
-                .filter(records::id.eq_any(&missing))
-                .filter(records::geo.ne("none"))
-                .select((records::id, records::captured_at, records::geo))
-                .load::<(String, i64, String)>(conn)?,
-        );
-    }
-    let evidence = rows
-        .into_iter()
-        .filter_map(|(id, captured_at, geo)| {
-            let (at, geo) = match corrections.get(&id) {
-                Some(c) => (
-                    c.corrected_at.unwrap_or(captured_at),
-                    c.corrected_geo.clone().unwrap_or(geo),
-                ),
-                None => (captured_at, geo),
-            };
-            if !(start..end).contains(&at) {
-                return None;
-            }
-            let local = from_unix_micros(at).to_offset(COUNTY_OFFSET);
-            Some(Evidence {
-                day: local.date(),
-                minute: u16::from(local.hour()) * 60 + u16::from(local.minute()),
-                places_in_village: places_in_village(GeoVerdict::parse(&geo)),
-                id,
-            })
-        })
-        .collect();
-    let span = |r: &RequestRow| -> Option<(Date, Date)> {
-        Some((
-            parse_date(r.date_from.as_deref()?).ok()?,
-            parse_date(r.date_to.as_deref()?).ok()?,
-        ))
-    };
-    let leaves = decided
-        .iter()
-        .filter(|r| r.kind == "leave_request")
-        .filter_map(|r| {
-            let (from, to) = span(r)?;
-            let returned_on = r.returned_on.as_deref().and_then(|d| parse_date(d).ok());
-            Some(ApprovedLeave {
-                from,
-                to,
-                returned_on,
-            })
-        })
-        .collect();
-    let trips = decided
-        .iter()
-        .filter(|r| r.kind == "official_trip")
-        .filter_map(|r| {
-            let (from, to) = span(r)?;
-            Some(ApprovedTrip { from, to })
-        })
-        .collect();
-    let duties = duties::table
-        .filter(duties::person_id.eq(person_id))
-        .filter(duties::day.ge(format_date(from)))
-        .filter(duties::day.le(format_date(to)))
-        .order(duties::seq.asc())
-        .select((duties::day, duties::record_id))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .filter_map(|(day, id)| {
-            Some(Duty {
-                day: parse_date(&day).ok()?,
-                id,
-            })
-        })
-        .collect();
-    Ok(fieldtrail_domain::presence::presence(&PresenceInput {
-        from,
-        to,
-        assigned,
-        evidence,
-        leaves,
-        trips,
-        duties,
-        windows,
-    }))
+    use crate::supervision::facts::{load, Depth};
+    let mut facts = load(conn, &[person_id.to_owned()], from, to, Depth::Presence)?;
+    Ok(facts
+        .cadres
+        .pop()
+        .map(|cadre| cadre.presence)
+        .unwrap_or_default())
 }
 
 /// How many entries the ledger holds.

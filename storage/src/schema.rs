@@ -291,3 +291,68 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(policies, ledger);
+
+diesel::table! {
+    record_flags (seq) {
+        seq -> BigInt,
+        person_id -> Text,
+        captured_at -> BigInt,
+        flags -> Text,
+    }
+}
+
+diesel::table! {
+    notes (record_id) {
+        record_id -> Text,
+        seq -> BigInt,
+        person_id -> Text,
+        author_id -> Text,
+        category -> Text,
+        captured_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    negative_decisions (item_id) {
+        item_id -> Text,
+        seq -> BigInt,
+        rule -> Text,
+        person_id -> Text,
+        unit_code -> Text,
+        unit_path -> Text,
+        month -> Text,
+        fact_date -> Text,
+        decision -> Text,
+        note -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> BigInt,
+        item -> Text,
+    }
+}
+
+diesel::table! {
+    escalation_actions (seq) {
+        seq -> BigInt,
+        id -> Text,
+        person_id -> Text,
+        level -> Integer,
+        name -> Text,
+        note -> Text,
+        taken_on -> Text,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    bulletins (seq) {
+        seq -> BigInt,
+        unit_code -> Text,
+        month -> Text,
+        sha256 -> Text,
+        published_by -> Nullable<Text>,
+        published_at -> BigInt,
+    }
+}
+diesel::allow_tables_to_appear_in_same_query!(notes, ledger_payloads);
+diesel::allow_tables_to_appear_in_same_query!(bulletins, ledger_payloads);

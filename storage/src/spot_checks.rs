@@ -3,26 +3,19 @@
 //! verifications that contest a record. The writer answers a new draw with the same view.
 
 use crate::db::DbConnection;
-use crate::error::{StorageError, StorageResult};
+use crate::error::StorageResult;
 use crate::merkle::checkpoint_at;
 use crate::models::{AlertRow, ChallengeRow, DrawRow, VerificationRow};
 use crate::schema::*;
+use crate::stored::{instant, like_escape, stored_json};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use diesel::prelude::*;
-use fieldtrail_domain::canonical::{format_utc_micros, from_unix_micros};
+use fieldtrail_domain::canonical::from_unix_micros;
 use fieldtrail_domain::roster::county_date;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use time::Date;
-
-fn instant(micros: i64) -> String {
-    format_utc_micros(from_unix_micros(micros))
-}
-
-fn stored_json(what: &str, text: &str) -> StorageResult<Value> {
-    serde_json::from_str(text).map_err(|err| StorageError::Corrupt(format!("{what}: {err}")))
-}
 
 fn challenge_view(row: &ChallengeRow) -> Value {
     json!({
@@ -333,11 +326,4 @@ pub(crate) fn contested_by(
         by_record.entry(record).or_default().push(verification);
     }
     Ok(by_record)
-}
-
-/// `%` and `_` in a stored path are literal (codes are digits, but the path is not trusted).
-fn like_escape(path: &str) -> String {
-    path.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

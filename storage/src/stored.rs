@@ -92,6 +92,23 @@ pub(crate) fn stored_answer(
     ))
 }
 
+/// An instant as answers show it (RFC 3339, UTC, microseconds).
+pub(crate) fn instant(micros: i64) -> String {
+    format_utc_micros(from_unix_micros(micros))
+}
+
+/// A JSON column as stored.
+pub(crate) fn stored_json(what: &str, text: &str) -> StorageResult<Value> {
+    serde_json::from_str(text).map_err(|err| StorageError::Corrupt(format!("{what}: {err}")))
+}
+
+/// `%` and `_` in a stored path are literal (codes are digits, but the path is not trusted).
+pub(crate) fn like_escape(path: &str) -> String {
+    path.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub mod pairings;
 pub mod people;
 pub mod records;
 pub mod spot_checks;
+pub mod supervision;
 pub mod units;
 
 use crate::error::ApiError;

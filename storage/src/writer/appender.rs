@@ -152,13 +152,26 @@ impl LedgerAppender<'_> {
         unit: Option<&str>,
         payload: &Value,
     ) -> StorageResult<Appended> {
+        self.append_admin_with(kind, actor, unit, payload, None)
+    }
+
+    /// An admin change whose header also states `verdicts` (facts that must stay covered by
+    /// the tree after the payload is purged).
+    pub(crate) fn append_admin_with(
+        &mut self,
+        kind: &str,
+        actor: &Actor,
+        unit: Option<&str>,
+        payload: &Value,
+        verdicts: Option<Value>,
+    ) -> StorageResult<Appended> {
         let payload = SealedPayload::new(to_canonical_bytes(payload))?;
         Ok(self.append(EntryDraft {
             kind,
             actor: actor.id.map(|id| id.to_string()),
             unit: unit.map(str::to_owned),
             captured_at: self.now,
-            verdicts: None,
+            verdicts,
             payload: &payload,
         }))
     }

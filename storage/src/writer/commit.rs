@@ -19,7 +19,7 @@ use super::appender::LedgerAppender;
 use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
 use super::state::{JudgeState, Learned};
-use super::{decisions, pairings, policy, roster, spot_checks};
+use super::{decisions, pairings, policy, roster, spot_checks, supervision};
 use super::{Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
 use crate::clock::Clock;
 use crate::db::{establish, DbConnection};
@@ -443,6 +443,19 @@ impl WriterThread {
                     Ok((Outcome::Json(view), learned))
                 })
             }
+            Request::DecideItem(actor, draft) => self.admin(now, |conn, ledger, _, _| {
+                let (view, learned) = supervision::decide_item(conn, ledger, actor, draft)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::EscalationAction(actor, draft) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) =
+                    supervision::record_action(conn, ledger, state, actor, draft)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::PublishBulletin(actor, draft) => self.admin(now, |conn, ledger, _, _| {
+                let (view, learned) = supervision::publish_bulletin(conn, ledger, actor, draft)?;
+                Ok((Outcome::Json(view), learned))
+            }),
             Request::ImportUnits(actor, units) => self.admin(now, |conn, ledger, state, _| {
                 let (imported, learned) = roster::import_units(conn, ledger, state, actor, units)?;
                 Ok((Outcome::Units(imported), learned))

@@ -22,6 +22,7 @@ mod roster;
 mod rows;
 mod spot_checks;
 mod state;
+mod supervision;
 
 pub use decisions::Decision;
 pub use pairings::NewPairing;
@@ -30,6 +31,7 @@ pub use records::{BatchItem, RecordOutcome, Submitter};
 pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
 pub use spot_checks::{ChallengeAnswer, NewDraw, NewOutcome, NewVerification};
 pub use state::{DUTY_DAYS, FIX_WINDOW};
+pub use supervision::{BulletinDraft, EscalationActionDraft, ItemDecisionDraft};
 
 use crate::clock::Clock;
 use crate::error::{StorageError, StorageResult};
@@ -149,6 +151,9 @@ enum Request {
     ExpireChallenges,
     RecordOutcome(Actor, NewOutcome),
     VerifyHousehold(Actor, NewVerification),
+    DecideItem(Actor, Box<ItemDecisionDraft>),
+    EscalationAction(Actor, EscalationActionDraft),
+    PublishBulletin(Actor, Box<BulletinDraft>),
 }
 
 impl Request {
@@ -363,6 +368,35 @@ impl Writer {
         verification: NewVerification,
     ) -> StorageResult<Value> {
         self.submit_json(Request::VerifyHousehold(actor, verification))
+            .await
+    }
+
+    /// A decision on a negative-list item (docs/supervision.md).
+    pub async fn decide_item(
+        &self,
+        actor: Actor,
+        draft: ItemDecisionDraft,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::DecideItem(actor, Box::new(draft)))
+            .await
+    }
+
+    pub async fn escalation_action(
+        &self,
+        actor: Actor,
+        draft: EscalationActionDraft,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::EscalationAction(actor, draft))
+            .await
+    }
+
+    /// Freezes a bulletin; `created` in the answer is false when the latest version is the same.
+    pub async fn publish_bulletin(
+        &self,
+        actor: Actor,
+        draft: BulletinDraft,
+    ) -> StorageResult<Value> {
+        self.submit_json(Request::PublishBulletin(actor, Box::new(draft)))
             .await
     }
 

@@ -7,7 +7,7 @@ use super::rows::{BindingRow, ReturnRow};
 use super::state::{JudgeState, KnownFix, KnownRecord, Learned};
 use super::Actor;
 use crate::error::{StorageError, StorageResult};
-use crate::models::{DutyRow, FixRow, RecordRow, RequestRow, VisitRow};
+use crate::models::{DutyRow, FixRow, FlagRow, NoteRow, RecordRow, RequestRow, VisitRow};
 use crate::stored::record_answer;
 use fieldtrail_domain::canonical::{payload_hash, to_canonical_bytes, unix_micros};
 use fieldtrail_domain::flags::{flags as flag_rules, judge_household, FlagInputs};
@@ -168,6 +168,13 @@ pub(crate) fn append_record(
             .map(|flag| serde_json::to_value(flag).unwrap_or_default())
             .collect(),
     );
+    let flag_names = flags_value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
     let mut header_verdicts = Map::new();
     header_verdicts.insert("verdict".into(), verdict_value.clone());
     header_verdicts.insert("flags".into(), flags_value.clone());
@@ -227,6 +234,14 @@ pub(crate) fn append_record(
         roster: verdict.roster.as_str().to_owned(),
         refers_to: submission.refers_to().map(|id| id.to_string()),
     });
+    if !flag_names.is_empty() {
+        rows.flags.push(FlagRow {
+            seq: appended.seq,
+            person_id: me.clone(),
+            captured_at: captured_micros,
+            flags: flag_names,
+        });
+    }
     if let Some(fix) = submission.fix() {
         rows.fixes.push(FixRow {
             seq: appended.seq,
@@ -325,6 +340,18 @@ pub(crate) fn append_record(
                 record_id: record_id.clone(),
             });
         }
+        RecordBody::Note {
+            person_id,
+            category,
+            ..
+        } => rows.notes.push(NoteRow {
+            record_id: record_id.clone(),
+            seq: appended.seq,
+            person_id: person_id.to_string(),
+            author_id: me.clone(),
+            category: category.as_str().to_owned(),
+            captured_at: captured_micros,
+        }),
         _ => {}
     }
     let outcome = RecordOutcome {

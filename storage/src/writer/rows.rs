@@ -195,6 +195,34 @@ impl BulkRow for VisitRow {
     }
 }
 
+impl BulkRow for FlagRow {
+    const TABLE: &'static str = "record_flags";
+    const COLUMNS: &'static str = "seq, person_id, captured_at, flags";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        values!(out;
+            BigInt => &self.seq,
+            Text => &self.person_id,
+            BigInt => &self.captured_at,
+            Text => &self.flags,
+        )
+    }
+}
+
+impl BulkRow for NoteRow {
+    const TABLE: &'static str = "notes";
+    const COLUMNS: &'static str = "record_id, seq, person_id, author_id, category, captured_at";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        values!(out;
+            Text => &self.record_id,
+            BigInt => &self.seq,
+            Text => &self.person_id,
+            Text => &self.author_id,
+            Text => &self.category,
+            BigInt => &self.captured_at,
+        )
+    }
+}
+
 /// `INSERT OR FAIL INTO <table> (<columns>) VALUES (…), (…), …` for exactly `N` rows.
 struct InsertRows<'a, R, const N: usize> {
     rows: &'a [R],
@@ -501,6 +529,8 @@ pub(crate) struct GroupRows {
     pub requests: Vec<RequestRow>,
     pub duties: Vec<DutyRow>,
     pub visits: Vec<VisitRow>,
+    pub flags: Vec<FlagRow>,
+    pub notes: Vec<NoteRow>,
     pub returns: Vec<ReturnRow>,
 }
 
@@ -519,6 +549,18 @@ impl GroupRows {
                 if !self.ledger.is_empty() {
                     PgGroupInsert::of(self).execute(pg)?;
                 }
+                // Flagged records and notes are rare: their own statements, only when there are
+                // any, so the common group's one statement does not grow.
+                for chunk in self.flags.chunks(1_000) {
+                    diesel::insert_into(record_flags::table)
+                        .values(chunk)
+                        .execute(pg)?;
+                }
+                for chunk in self.notes.chunks(1_000) {
+                    diesel::insert_into(notes::table)
+                        .values(chunk)
+                        .execute(pg)?;
+                }
             }
             DbConnection::Sqlite(lite) => {
                 insert_all(lite, &self.ledger)?;
@@ -530,6 +572,8 @@ impl GroupRows {
                 insert_all(lite, &self.requests)?;
                 insert_all(lite, &self.duties)?;
                 insert_all(lite, &self.visits)?;
+                insert_all(lite, &self.flags)?;
+                insert_all(lite, &self.notes)?;
             }
         }
         for row in &self.returns {
@@ -550,6 +594,8 @@ impl GroupRows {
         self.requests.clear();
         self.duties.clear();
         self.visits.clear();
+        self.flags.clear();
+        self.notes.clear();
         self.returns.clear();
     }
 

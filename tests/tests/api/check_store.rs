@@ -59,6 +59,7 @@ fn a_clean_store_passes_and_damage_is_named(backend: Backend) {
             "records-in-ledger",
             "fixes",
             "payloads",
+            "supervision",
             "acked"
         ]
     );
@@ -175,7 +176,41 @@ fn wrong_acked_lines_fail(backend: Backend) {
     assert!(check(&app, &acked).passed());
 }
 
+/// A supervision row (here a published bulletin and a note) whose entry is missing or of
+/// another kind is named.
+fn supervision_rows_need_their_entries(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let acked = dir.path().join("acked.log");
+    filled(&app, &acked);
+    assert!(check(&app, &acked).passed());
+    app.sql(
+        "INSERT INTO bulletins (seq, unit_code, month, sha256, published_by, published_at) \
+         VALUES (2, 'x', '2026-11', 'ab', NULL, 0)",
+    )
+    .unwrap();
+    app.sql(
+        "INSERT INTO notes (record_id, seq, person_id, author_id, category, captured_at) \
+         VALUES ('n', 999999, 'p', 'a', 'training', 0)",
+    )
+    .unwrap();
+    let report = check(&app, &acked);
+    assert_eq!(failing(&report), ["supervision"]);
+    let found = report.check("supervision").unwrap();
+    assert_eq!(found.failures, 2);
+    assert_eq!(
+        found.examples,
+        [
+            "1 notes rows without their entry",
+            "1 bulletins rows without their entry"
+        ]
+    );
+}
+
 both_backends!(
     a_clean_store_passes_and_damage_is_named,
-    wrong_acked_lines_fail
+    wrong_acked_lines_fail,
+    supervision_rows_need_their_entries
 );

@@ -10,7 +10,7 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 14] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -23,6 +23,8 @@ const KEYS: [&str; 12] = [
     "challenge_minutes",
     "max_challenges_per_month",
     "night_window",
+    "negative_rules",
+    "escalation",
 ];
 
 fn ledger_size(app: &TestApp) -> i64 {
@@ -102,6 +104,22 @@ fn assert_defaults(policy: &Value, skip: &[&str]) {
         assert_eq!(
             policy["night_window"],
             json!({"evening_from": "19:00", "morning_until": "09:00"}),
+            "{policy}"
+        );
+    }
+    if !skip.contains(&"negative_rules") {
+        assert_eq!(
+            policy["negative_rules"],
+            json!({"residency_below": true, "spot_check_missed": true, "spot_check_absent": true,
+                   "verification_denied": true, "visit_overdue": true}),
+            "{policy}"
+        );
+    }
+    if !skip.contains(&"escalation") {
+        assert_eq!(
+            policy["escalation"],
+            json!({"window_days": 365, "levels": [{"at": 1, "name": "学习"},
+                   {"at": 2, "name": "约谈"}, {"at": 3, "name": "处罚"}]}),
             "{policy}"
         );
     }
@@ -348,6 +366,8 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "challenge_minutes": 0, "max_challenges_per_month": 32,
         "night_window": {"evening_from": "19:60", "morning_until": "09:00"},
         "residency": {"days_per_week": 8, "nights_per_week": 8, "days_per_month": 32},
+        "negative_rules": {"visit_overdue": "no", "speeding": true},
+        "escalation": {"window_days": 0, "levels": [{"at": 2, "name": "约谈"}, {"at": 2, "name": ""}]},
     });
     let resp = app.put(&path(VILLAGE_A), Some(&admin), &all_wrong);
     resp.problem(422);
@@ -368,6 +388,10 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "/residency/days_per_week",
         "/residency/nights_per_week",
         "/residency/days_per_month",
+        "/negative_rules/visit_overdue",
+        "/negative_rules/speeding",
+        "/escalation/window_days",
+        "/escalation/levels/1/name",
     ]
     .iter()
     .map(|p| (*p).to_owned())
@@ -414,11 +438,15 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "challenge_minutes": 1_440, "max_challenges_per_month": 0,
         "night_window": {"evening_from": "23:59", "morning_until": "00:00"},
         "residency": {"days_per_week": 7, "nights_per_week": 0, "days_per_month": 31},
+        "negative_rules": {"residency_below": true, "spot_check_missed": false,
+            "spot_check_absent": true, "verification_denied": true, "visit_overdue": false},
+        "escalation": {"window_days": 3_650, "levels": [{"at": 1, "name": "谈心谈话"},
+            {"at": 1_000, "name": "x"}]},
     });
     put_policy(&app, &admin, VILLAGE_A, &edges);
     let view = get_policy(&app, &admin, VILLAGE_A);
     for key in KEYS {
-        if key == "residency" || key == "night_window" {
+        if ["residency", "night_window", "negative_rules", "escalation"].contains(&key) {
             assert_eq!(view["sources"][key], VILLAGE_A, "{key}");
             assert_eq!(view["own"][key], edges[key], "{key}");
             continue;

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::FieldProblem;
@@ -16,7 +15,7 @@ use crate::geo::ToleranceMeters;
 pub const DEFAULT_ACCURACY_LIMIT_M: f64 = 500.0;
 
 /// Every top-level setting, in the order the docs list them; `sources` has exactly these keys.
-pub const POLICY_KEYS: [&str; 12] = [
+pub const POLICY_KEYS: [&str; 14] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -29,113 +28,16 @@ pub const POLICY_KEYS: [&str; 12] = [
     "challenge_minutes",
     "max_challenges_per_month",
     "night_window",
+    "negative_rules",
+    "escalation",
 ];
 
-const RESIDENCY_KEYS: [&str; 3] = ["days_per_week", "nights_per_week", "days_per_month"];
+mod supervision;
+mod values;
 
-/// How much of their time a resident cadre must spend in the village. A `None` part sets no
-/// requirement of that kind (a county may count days per month and not per week).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct Residency {
-    pub days_per_week: Option<u8>,
-    pub nights_per_week: Option<u8>,
-    pub days_per_month: Option<u8>,
-}
-
-impl Residency {
-    /// All three keys, `null` where unset, so a reader sees that a part is deliberately absent.
-    pub fn to_value(&self) -> Value {
-        json!({
-            "days_per_week": self.days_per_week,
-            "nights_per_week": self.nights_per_week,
-            "days_per_month": self.days_per_month,
-        })
-    }
-}
-
-/// When a night counts as spent in the village: a record placing the cadre there at or after
-/// `evening_from` on a day and one before `morning_until` the next morning (county time, minutes
-/// after midnight). One value, like residency: an override replaces both times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NightWindow {
-    pub evening_from: u16,
-    pub morning_until: u16,
-}
-
-impl Default for NightWindow {
-    fn default() -> Self {
-        NightWindow {
-            evening_from: 19 * 60,
-            morning_until: 9 * 60,
-        }
-    }
-}
-
-impl NightWindow {
-    pub fn to_value(&self) -> Value {
-        let hhmm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-        json!({
-            "evening_from": hhmm(self.evening_from),
-            "morning_until": hhmm(self.morning_until),
-        })
-    }
-}
-
-/// `HH:MM` (00:00–23:59) as minutes after midnight.
-fn parse_hhmm(raw: &str) -> Option<u16> {
-    let (h, m) = raw.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
-        return None;
-    }
-    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60).then_some(h * 60 + m)
-}
-
-fn parse_night_window(
-    raw: &Value,
-    pointer: &str,
-    problems: &mut Vec<FieldProblem>,
-) -> Option<NightWindow> {
-    let Some(object) = raw.as_object() else {
-        problems.push(FieldProblem::new(
-            pointer,
-            "must be an object with evening_from and morning_until",
-        ));
-        return None;
-    };
-    let before = problems.len();
-    for key in object.keys() {
-        if key != "evening_from" && key != "morning_until" {
-            problems.push(FieldProblem::new(
-                format!("{pointer}/{}", escape_pointer(key)),
-                "is not a night_window setting",
-            ));
-        }
-    }
-    let mut time = |key: &str| {
-        let found = object.get(key).and_then(Value::as_str).and_then(parse_hhmm);
-        if found.is_none() {
-            problems.push(FieldProblem::new(
-                format!("{pointer}/{key}"),
-                "is required, as HH:MM county time (00:00 to 23:59)",
-            ));
-        }
-        found
-    };
-    let evening_from = time("evening_from");
-    let morning_until = time("morning_until");
-    let (evening_from, morning_until) = (evening_from?, morning_until?);
-    if morning_until >= evening_from {
-        problems.push(FieldProblem::new(
-            format!("{pointer}/morning_until"),
-            "must be earlier in the day than evening_from",
-        ));
-    }
-    (problems.len() == before).then_some(NightWindow {
-        evening_from,
-        morning_until,
-    })
-}
+pub use supervision::{Escalation, EscalationLevel, NegativeRule, NegativeRules};
+use values::{escape_pointer, integer, number, parse_night_window, parse_residency};
+pub use values::{NightWindow, Residency};
 
 /// The overrides one unit sets; None = not set here (inherit).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -152,6 +54,8 @@ pub struct PolicyOverrides {
     pub challenge_minutes: Option<u32>,
     pub max_challenges_per_month: Option<u32>,
     pub night_window: Option<NightWindow>,
+    pub negative_rules: Option<NegativeRules>,
+    pub escalation: Option<Escalation>,
 }
 
 impl PolicyOverrides {
@@ -210,6 +114,8 @@ impl PolicyOverrides {
                     out.max_challenges_per_month = integer(raw, 0, 31, &pointer, p);
                 }
                 "night_window" => out.night_window = parse_night_window(raw, &pointer, p),
+                "negative_rules" => out.negative_rules = NegativeRules::parse(raw, &pointer, p),
+                "escalation" => out.escalation = Escalation::parse(raw, &pointer, p),
                 _ => problems.push(FieldProblem::new(pointer, "is not a policy setting")),
             }
         }
@@ -259,6 +165,11 @@ impl PolicyOverrides {
             self.max_challenges_per_month.map(Value::from),
         );
         put("night_window", self.night_window.map(|w| w.to_value()));
+        put("negative_rules", self.negative_rules.map(|r| r.to_value()));
+        put(
+            "escalation",
+            self.escalation.as_ref().map(Escalation::to_value),
+        );
         Value::Object(map)
     }
 }
@@ -281,6 +192,8 @@ pub struct Policy {
     /// Challenges one cadre may get in a county month (基层减负: a spot-check, not a roll call).
     pub max_challenges_per_month: u32,
     pub night_window: NightWindow,
+    pub negative_rules: NegativeRules,
+    pub escalation: Escalation,
 }
 
 impl Default for Policy {
@@ -303,6 +216,8 @@ impl Default for Policy {
             challenge_minutes: 30,
             max_challenges_per_month: 2,
             night_window: NightWindow::default(),
+            negative_rules: NegativeRules::default(),
+            escalation: Escalation::default(),
         }
     }
 }
@@ -323,6 +238,8 @@ impl Policy {
             "challenge_minutes": self.challenge_minutes,
             "max_challenges_per_month": self.max_challenges_per_month,
             "night_window": self.night_window.to_value(),
+            "negative_rules": self.negative_rules.to_value(),
+            "escalation": self.escalation.to_value(),
         })
     }
 }
@@ -412,90 +329,16 @@ pub fn resolve(chain: &[(&str, &PolicyOverrides)]) -> EffectivePolicy {
             policy.night_window = value;
             set("night_window");
         }
+        if let Some(value) = own.negative_rules {
+            policy.negative_rules = value;
+            set("negative_rules");
+        }
+        if let Some(value) = &own.escalation {
+            policy.escalation = value.clone();
+            set("escalation");
+        }
     }
     EffectivePolicy { policy, sources }
-}
-
-/// RFC 6901: a key containing `~` or `/` must be escaped to name itself in a pointer.
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-fn number(
-    raw: &Value,
-    min: f64,
-    max: f64,
-    pointer: &str,
-    problems: &mut Vec<FieldProblem>,
-) -> Option<f64> {
-    match raw.as_f64() {
-        // `+ 0.0` turns -0.0 into 0.0, so it never serialises as "-0.0".
-        Some(n) if n.is_finite() && (min..=max).contains(&n) => Some(n + 0.0),
-        _ => {
-            problems.push(FieldProblem::new(
-                pointer,
-                format!("must be a number from {min} to {max}"),
-            ));
-            None
-        }
-    }
-}
-
-fn integer<T: TryFrom<u32>>(
-    raw: &Value,
-    min: u32,
-    max: u32,
-    pointer: &str,
-    problems: &mut Vec<FieldProblem>,
-) -> Option<T> {
-    // Through f64 so that 5.0 (as some JSON encoders write every number) is accepted; every
-    // range here is far below 2^53, so the conversion is exact for anything in range.
-    let parsed = raw
-        .as_f64()
-        .filter(|n| n.fract() == 0.0 && f64::from(min) <= *n && *n <= f64::from(max))
-        // In range and whole, so the cast neither truncates nor saturates.
-        .map(|n| n as u32)
-        .and_then(|n| T::try_from(n).ok());
-    if parsed.is_none() {
-        problems.push(FieldProblem::new(
-            pointer,
-            format!("must be an integer from {min} to {max}"),
-        ));
-    }
-    parsed
-}
-
-fn parse_residency(
-    raw: &Value,
-    pointer: &str,
-    problems: &mut Vec<FieldProblem>,
-) -> Option<Residency> {
-    let Some(object) = raw.as_object() else {
-        problems.push(FieldProblem::new(
-            pointer,
-            "must be an object with days_per_week, nights_per_week and days_per_month",
-        ));
-        return None;
-    };
-    let before = problems.len();
-    let mut residency = Residency::default();
-    for (key, part) in object {
-        let inner = format!("{pointer}/{}", escape_pointer(key));
-        if !RESIDENCY_KEYS.contains(&key.as_str()) {
-            problems.push(FieldProblem::new(inner, "is not a residency setting"));
-            continue;
-        }
-        if part.is_null() {
-            continue;
-        }
-        match key.as_str() {
-            "days_per_week" => residency.days_per_week = integer(part, 0, 7, &inner, problems),
-            "nights_per_week" => residency.nights_per_week = integer(part, 0, 7, &inner, problems),
-            "days_per_month" => residency.days_per_month = integer(part, 0, 31, &inner, problems),
-            _ => problems.push(FieldProblem::new(inner, "is not a residency setting")),
-        }
-    }
-    (problems.len() == before).then_some(residency)
 }
 
 #[cfg(test)]
@@ -707,6 +550,14 @@ mod tests {
                 evening_from: 20 * 60 + 30,
                 morning_until: 7 * 60,
             }),
+            negative_rules: Some(NegativeRules::default().with(NegativeRule::VisitOverdue, false)),
+            escalation: Some(Escalation {
+                window_days: 90,
+                levels: vec![EscalationLevel {
+                    at: 2,
+                    name: "约谈".into(),
+                }],
+            }),
         };
         for overrides in [
             full.clone(),
@@ -744,6 +595,10 @@ mod tests {
                 "challenge_minutes": 30,
                 "max_challenges_per_month": 2,
                 "night_window": {"evening_from": "19:00", "morning_until": "09:00"},
+                "negative_rules": {"residency_below": true, "spot_check_missed": true,
+                    "spot_check_absent": true, "verification_denied": true, "visit_overdue": true},
+                "escalation": {"window_days": 365, "levels": [{"at": 1, "name": "学习"},
+                    {"at": 2, "name": "约谈"}, {"at": 3, "name": "处罚"}]},
             })
         );
     }
