@@ -24,7 +24,7 @@
 //!   bench_client supervision --target URL --admin USER --admin-password PW --from YYYY-MM-DD
 //!       --to YYYY-MM-DD [--person lt-cadre-0100] [--unit lt-01] [--month YYYY-MM]
 //!       [--week YYYY-Www] [--presence-requests 200] [--county-requests 20] [--warmup 3]
-//!       [--budget-seconds 120] [--timeout-seconds 60]
+//!       [--budget-seconds 120] [--timeout-seconds 60] [--save-dir DIR]
 //!     The supervision reads of issue 11 (scripts/bench-supervision), each timed N times after
 //!     W untimed ones on one warm keep-alive connection, as the admin: the person's presence
 //!     over --from..--to (N = --presence-requests), then for the unit (N = --county-requests)
@@ -38,7 +38,8 @@
 //!     answer within --timeout-seconds; "meets_goal" compares the p50 with the goal (5 ms for
 //!     presence, 500 ms for the unit's reads). A read that has taken --budget-seconds skips
 //!     its remaining warm-ups, and stops after at least one timed answer ("cut_short": true,
-//!     "n" says how many). Exit status 1 only when logging in fails; a read that errs is
+//!     "n" says how many). With --save-dir, each read's first answer is written there as
+//!     `<read>.json|csv|xlsx`. Exit status 1 only when logging in fails; a read that errs is
 //!     reported, and the rest are still measured.
 
 use bytes::Bytes;
@@ -142,6 +143,7 @@ async fn run() -> Result<(), String> {
                 county_requests: number("--county-requests", 20)?.max(1),
                 pace: Pace {
                     warmup: number("--warmup", 3)?,
+                    save_dir: flags.get("--save-dir").map(std::path::PathBuf::from),
                     budget: std::time::Duration::from_secs(number("--budget-seconds", 120)? as u64),
                     timeout: std::time::Duration::from_secs(
                         number("--timeout-seconds", 60)?.max(1) as u64,
@@ -367,6 +369,8 @@ struct SupervisionPlan {
 /// request unanswered after `timeout` is an error.
 struct Pace {
     warmup: usize,
+    /// Where to keep each read's first answer, as `<key>.<ext>`, if anywhere.
+    save_dir: Option<std::path::PathBuf>,
     budget: std::time::Duration,
     timeout: std::time::Duration,
 }
@@ -426,6 +430,8 @@ struct Read {
     requests: usize,
     goal_ms: f64,
     facts: fn(&[u8]) -> Value,
+    /// The file name extension of a saved answer.
+    ext: &'static str,
 }
 
 fn presence_facts(body: &[u8]) -> Value {
@@ -442,11 +448,24 @@ fn presence_facts(body: &[u8]) -> Value {
 fn compliance_facts(body: &[u8]) -> Value {
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let rows = body["cadres"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    // How many rows give each reason code, to show what the generated county falls short of.
+    let mut reasons = serde_json::Map::new();
+    for row in rows {
+        let codes = row["reasons"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let mut seen: Vec<&str> = codes.iter().filter_map(|r| r["code"].as_str()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for code in seen {
+            let count = reasons.get(code).and_then(Value::as_u64).unwrap_or(0);
+            reasons.insert(code.into(), json!(count + 1));
+        }
+    }
     json!({
         "from": body["from"],
         "to": body["to"],
         "rows": rows.len(),
         "compliant": rows.iter().filter(|r| r["compliant"] == true).count(),
+        "rows_by_reason": reasons,
     })
 }
 
@@ -545,6 +564,12 @@ async fn time_read(
             first_ms = ms;
             bytes = answer.body.len();
             facts = (read.facts)(&answer.body);
+            if let Some(dir) = &pace.save_dir {
+                let file = dir.join(format!("{}.{}", read.key, read.ext));
+                if let Err(e) = std::fs::write(&file, &answer.body) {
+                    eprintln!("bench_client: {}: {e}", file.display());
+                }
+            }
         }
         if i >= warmup {
             timings.push(ms);
@@ -596,6 +621,7 @@ async fn supervision(
         requests: plan.county_requests,
         goal_ms: COUNTY_GOAL_MS,
         facts: compliance_facts,
+        ext: "json",
     };
     let reads = [
         Read {
@@ -608,6 +634,7 @@ async fn supervision(
             requests: plan.presence_requests,
             goal_ms: PRESENCE_GOAL_MS,
             facts: presence_facts,
+            ext: "json",
         },
         county(
             "compliance_month",
@@ -626,6 +653,7 @@ async fn supervision(
         },
         Read {
             facts: csv_facts,
+            ext: "csv",
             ..county(
                 "bulletin_csv",
                 format!("/v1/units/{unit}/bulletin?month={month}&format=csv"),
@@ -633,6 +661,7 @@ async fn supervision(
         },
         Read {
             facts: xlsx_facts,
+            ext: "xlsx",
             ..county(
                 "bulletin_xlsx",
                 format!("/v1/units/{unit}/bulletin?month={month}&format=xlsx"),

@@ -8,4 +8,6 @@ pub mod requirement;
 pub mod row;
 
 pub use requirement::{Requirement, RuleKind};
-pub use row::{evaluate, ComplianceInput, ComplianceRow, PairingFacts, Reason, ResultFact, Served};
+pub use row::{
+    evaluate, judged_on, ComplianceInput, ComplianceRow, PairingFacts, Reason, ResultFact, Served,
+};

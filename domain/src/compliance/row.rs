@@ -27,6 +27,18 @@ pub struct PairingFacts {
     pub period: ValidPeriod,
     /// County days of visits, ascending, up to any day (only those up to the period's end count).
     pub visits: Vec<Date>,
+    /// The policy's visit interval on the day the pairing is judged ([`judged_on`]).
+    pub interval_days: u16,
+}
+
+/// The day a pairing is judged on for a period: its last day, the pairing's end or today,
+/// whichever comes first.
+pub fn judged_on(period: ValidPeriod, to: Date, today: Date) -> Date {
+    [Some(to), period.to(), Some(today)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(to)
 }
 
 /// A spot-check result concerning the cadre.
@@ -55,20 +67,56 @@ fn serialize_dispute<S: serde::Serializer>(
 }
 
 impl ResultFact {
-    /// The reason code this result gives, unless an upheld dispute withdrew it.
-    pub fn reason_code(&self) -> Option<&'static str> {
-        if self
-            .dispute
-            .as_ref()
-            .is_some_and(|(_, status)| status == "upheld")
-        {
-            return None;
-        }
+    /// The code of what the result found against the cadre, if anything, disputed or not.
+    pub fn fact_code(&self) -> Option<&'static str> {
         match (self.kind.as_str(), self.outcome.as_str()) {
             ("spot_check.outcome", "absent") => Some("spot_check_absent"),
             ("spot_check.outcome", "missed") => Some("spot_check_missed"),
             ("spot_check.verification", "denied") => Some("verification_denied"),
             _ => None,
+        }
+    }
+
+    pub fn upheld_dispute(&self) -> bool {
+        self.dispute
+            .as_ref()
+            .is_some_and(|(_, status)| status == "upheld")
+    }
+
+    /// The reason this result gives, unless an upheld dispute withdrew it.
+    pub fn reason_code(&self) -> Option<&'static str> {
+        self.fact_code().filter(|_| !self.upheld_dispute())
+    }
+
+    /// What the result found, in English and in Chinese.
+    pub fn describe(&self) -> (String, String) {
+        let date = format_date(self.day);
+        match self.fact_code() {
+            Some("spot_check_absent") => (
+                format!(
+                    "spot-check {} found the cadre outside the village on {date}",
+                    self.id
+                ),
+                format!("{date}抽查不在岗"),
+            ),
+            Some("spot_check_missed") => (
+                format!(
+                    "spot-check {} was not answered by its deadline on {date}",
+                    self.id
+                ),
+                format!("{date}抽查未应答"),
+            ),
+            Some(_) => (
+                format!(
+                    "household verification {} denied the visits on {date}",
+                    self.id
+                ),
+                format!("{date}入户核实否认走访"),
+            ),
+            None => (
+                format!("spot-check {} on {date}: {}", self.id, self.outcome),
+                format!("{date}抽查：{}", self.outcome),
+            ),
         }
     }
 }
@@ -85,8 +133,6 @@ pub struct ComplianceInput<'a> {
     pub served: &'a [Served],
     /// The residency rule in force each day, index 0 = `from`.
     pub residency: &'a [Residency],
-    /// The policy's visit interval at the period's end.
-    pub visit_interval_days: u16,
     pub pairings: &'a [PairingFacts],
     /// Results captured in the period, in order.
     pub results: &'a [ResultFact],
@@ -99,6 +145,8 @@ pub struct HouseholdLine {
     pub visits: u32,
     pub last_visit: Option<String>,
     pub days_since_visit: i64,
+    /// The visit interval in force on the day the pairing was judged.
+    pub interval_days: u16,
     pub overdue: bool,
 }
 
@@ -106,8 +154,7 @@ pub struct HouseholdLine {
 pub struct Reason {
     pub code: &'static str,
     pub message: String,
-    /// The same in Chinese, for the bulletin.
-    #[serde(skip)]
+    /// The same in Chinese, as the bulletin writes it.
     pub text_zh: String,
     #[serde(flatten)]
     pub detail: Value,
@@ -191,13 +238,13 @@ pub fn evaluate(input: &ComplianceInput<'_>) -> ComplianceRow {
             code: "household_overdue",
             message: format!(
                 "household {} not visited for {} days (interval {})",
-                h.household_id, h.days_since_visit, input.visit_interval_days
+                h.household_id, h.days_since_visit, h.interval_days
             ),
             text_zh: format!("结对户{}天未走访", h.days_since_visit),
             detail: json!({
                 "household_id": h.household_id,
                 "days_since_visit": h.days_since_visit,
-                "interval": input.visit_interval_days,
+                "interval": h.interval_days,
             }),
         });
     }
@@ -211,30 +258,7 @@ pub fn evaluate(input: &ComplianceInput<'_>) -> ComplianceRow {
         let Some(code) = result.reason_code() else {
             continue;
         };
-        let date = format_date(result.day);
-        let (message, text_zh) = match code {
-            "spot_check_absent" => (
-                format!(
-                    "spot-check {} found the cadre outside the village on {date}",
-                    result.id
-                ),
-                format!("{date}抽查不在岗"),
-            ),
-            "spot_check_missed" => (
-                format!(
-                    "spot-check {} was not answered by its deadline on {date}",
-                    result.id
-                ),
-                format!("{date}抽查未应答"),
-            ),
-            _ => (
-                format!(
-                    "household verification {} denied the visits on {date}",
-                    result.id
-                ),
-                format!("{date}入户核实否认走访"),
-            ),
-        };
+        let (message, text_zh) = result.describe();
         reasons.push(Reason {
             code,
             message,
@@ -307,11 +331,7 @@ fn households(input: &ComplianceInput<'_>) -> (Vec<HouseholdLine>, u32) {
             .filter(|d| (input.from..=input.to).contains(*d) && pairing.period.covers(**d))
             .count() as u32;
         total += in_period;
-        let end = [Some(input.to), pairing.period.to(), Some(input.today)]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(input.to);
+        let end = judged_on(pairing.period, input.to, input.today);
         let last = pairing.visits.iter().rev().find(|d| **d <= end).copied();
         // The interval runs from the later of the pairing's start and the last visit.
         let since = last.map_or(starts, |l| l.max(starts));
@@ -322,7 +342,8 @@ fn households(input: &ComplianceInput<'_>) -> (Vec<HouseholdLine>, u32) {
             visits: in_period,
             last_visit: last.map(format_date),
             days_since_visit,
-            overdue: end >= starts && days_since_visit > i64::from(input.visit_interval_days),
+            interval_days: pairing.interval_days,
+            overdue: end >= starts && days_since_visit > i64::from(pairing.interval_days),
         });
     }
     (lines, total)
@@ -375,12 +396,14 @@ mod tests {
                 household_id: "h1".into(),
                 period: ValidPeriod::new(date!(2026 - 10 - 01), None).unwrap(),
                 visits: vec![date!(2026 - 10 - 20), date!(2026 - 11 - 18)],
+                interval_days: 30,
             },
             PairingFacts {
                 pairing_id: "p2".into(),
                 household_id: "h2".into(),
                 period: ValidPeriod::new(date!(2026 - 10 - 01), None).unwrap(),
                 visits: vec![date!(2026 - 10 - 20)],
+                interval_days: 30,
             },
         ];
         let row = evaluate(&ComplianceInput {
@@ -390,7 +413,6 @@ mod tests {
             days: &week,
             served: &served,
             residency: &[rule; 7],
-            visit_interval_days: 30,
             pairings: &pairings,
             results: &[],
         });

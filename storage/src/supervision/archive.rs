@@ -83,7 +83,10 @@ pub fn archive(
 
     // Escalation as of today, by the policy in force today where the cadre serves.
     let mut facts = load(conn, &ids, today, today, Depth::Presence)?;
-    let path = facts.cadres.first().map(|c| facts.path_on(c, today).to_owned());
+    let path = facts
+        .cadres
+        .first()
+        .map(|c| facts.path_on(c, today).to_owned());
     let (window_days, state) = match path {
         Some(path) => {
             let policy = facts.history.on(&path, today).escalation.clone();
@@ -106,7 +109,16 @@ pub fn archive(
             escalation_actions::recorded_by,
             escalation_actions::recorded_at,
         ))
-        .load::<(String, i64, i32, String, String, String, Option<String>, i64)>(conn)?
+        .load::<(
+            String,
+            i64,
+            i32,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+        )>(conn)?
         .into_iter()
         .map(|(action_id, seq, level, name, note, taken_on, by, at)| {
             json!({

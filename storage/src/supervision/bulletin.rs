@@ -152,10 +152,13 @@ pub fn published(
     let Some((seq, sha256, payload)) = found else {
         return Ok(None);
     };
-    let payload = crate::stored::stored_json("bulletin payload", &String::from_utf8_lossy(&payload))?;
+    let payload =
+        crate::stored::stored_json("bulletin payload", &String::from_utf8_lossy(&payload))?;
     let document = payload["document"]
         .as_str()
-        .ok_or_else(|| crate::error::StorageError::Corrupt(format!("bulletin {seq} has no document")))?
+        .ok_or_else(|| {
+            crate::error::StorageError::Corrupt(format!("bulletin {seq} has no document"))
+        })?
         .to_owned();
     Ok(Some((seq, sha256, document)))
 }

@@ -8,7 +8,7 @@ use crate::models::UnitRow;
 use crate::schema::*;
 use crate::stored::{like_escape, stored_period};
 use diesel::prelude::*;
-use fieldtrail_domain::compliance::{evaluate, ComplianceInput, ComplianceRow, Served};
+use fieldtrail_domain::compliance::{evaluate, judged_on, ComplianceInput, ComplianceRow, Served};
 use fieldtrail_domain::policy::Residency;
 use fieldtrail_domain::roster::format_date;
 use fieldtrail_domain::spotcheck::Period;
@@ -79,7 +79,7 @@ pub fn row_of(
             period: *period,
         })
         .collect();
-    let pairings: Vec<_> = cadre
+    let mut pairings: Vec<_> = cadre
         .pairings
         .iter()
         .filter(|(_, village)| counts(village))
@@ -93,14 +93,20 @@ pub fn row_of(
         Some((d, facts.path_on(cadre, d).to_owned()))
     })
     .collect();
-    let last_path = paths
-        .last()
-        .map(|(_, p)| p.clone())
-        .unwrap_or_else(|| cadre.home_path.clone());
+    // Each pairing by the interval in force where the cadre served on the day it is judged.
+    let judged: Vec<(Date, String)> = pairings
+        .iter()
+        .map(|p| {
+            let day = judged_on(p.period, to, today);
+            (day, facts.path_on(cadre, day).to_owned())
+        })
+        .collect();
+    for (pairing, (day, path)) in pairings.iter_mut().zip(judged) {
+        pairing.interval_days = facts.history.on(&path, day).visit_interval_days;
+    }
     for (d, path) in &paths {
         residency.push(facts.history.on(path, *d).residency);
     }
-    let visit_interval_days = facts.history.on(&last_path, to).visit_interval_days;
     let cadre = &facts.cadres[index];
     evaluate(&ComplianceInput {
         from,
@@ -109,7 +115,6 @@ pub fn row_of(
         days: &cadre.presence,
         served: &served,
         residency: &residency,
-        visit_interval_days,
         pairings: &pairings,
         results: &cadre.results,
     })

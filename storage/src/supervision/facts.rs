@@ -487,6 +487,8 @@ fn pairings_of(
                 household_id: household,
                 period,
                 visits: days,
+                // Set by the caller, who knows the policy of the day the pairing is judged on.
+                interval_days: 0,
             },
             village,
         ));

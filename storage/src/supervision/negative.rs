@@ -142,18 +142,15 @@ pub fn proposals(facts: &mut Facts, month: Period, today: Date) -> Vec<Item> {
                 });
             }
         }
+        // A result whose dispute was upheld still proposes its item, shown beside the upheld
+        // dispute, so that a supervisor can dismiss it (it cannot be confirmed).
         for result in &row.spot_checks {
-            let rule = result.reason_code().and_then(rule_of_reason);
+            let rule = result.fact_code().and_then(rule_of_reason);
             let (Some(rule), Ok(record)) = (rule, Uuid::parse_str(&result.id)) else {
                 continue;
             };
             let path = facts.path_on(cadre, result.day).to_owned();
-            let message = row
-                .reasons
-                .iter()
-                .find(|r| r.detail["id"] == json!(result.id))
-                .map(|r| r.message.clone())
-                .unwrap_or_default();
+            let (message, _) = result.describe();
             found.push(Found {
                 id: ItemId {
                     rule,
@@ -383,7 +380,11 @@ pub fn escalation_policy(
     day: Date,
 ) -> StorageResult<Escalation> {
     let mut facts = load(conn, &[person_id.to_owned()], day, day, Depth::Presence)?;
-    let Some(path) = facts.cadres.first().map(|c| facts.path_on(c, day).to_owned()) else {
+    let Some(path) = facts
+        .cadres
+        .first()
+        .map(|c| facts.path_on(c, day).to_owned())
+    else {
         return Ok(Escalation::default());
     };
     Ok(facts.history.on(&path, day).escalation.clone())

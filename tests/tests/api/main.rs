@@ -23,6 +23,7 @@ mod records;
 mod roster;
 mod sampling_python;
 mod spot_checks;
+mod supervision;
 mod units;
 mod validation;
 mod verify_draw;

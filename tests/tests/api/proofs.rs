@@ -59,10 +59,12 @@ fn checkpoints_verify_with_an_independent_implementation(backend: Backend) {
     let file = app.data_dir.path().join("checkpoint.txt");
     std::fs::write(&file, &note).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/verify_checkpoint.py");
-    let output = std::process::Command::new("python3")
-        .args([script, &key, file.to_str().unwrap()])
-        .output()
-        .expect("python3 runs (scripts/test installs the cryptography package)");
+    let output = std::process::Command::new(
+        std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()),
+    )
+    .args([script, &key, file.to_str().unwrap()])
+    .output()
+    .expect("python3 runs (scripts/test installs the cryptography package into its virtualenv)");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -75,10 +77,12 @@ fn checkpoints_verify_with_an_independent_implementation(backend: Backend) {
     // The same script refuses a checkpoint whose size line was changed.
     let forged = note.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);
     std::fs::write(&file, forged).unwrap();
-    let output = std::process::Command::new("python3")
-        .args([script, &key, file.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let output = std::process::Command::new(
+        std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()),
+    )
+    .args([script, &key, file.to_str().unwrap()])
+    .output()
+    .unwrap();
     assert!(!output.status.success(), "a forged checkpoint verified");
 }
 

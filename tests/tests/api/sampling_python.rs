@@ -17,13 +17,14 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/spot_check_sam
 
 /// Runs the Python reimplementation on one request; its answer.
 fn python(request: &Value) -> Value {
-    let mut child = Command::new("python3")
-        .arg(SCRIPT)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
+    let mut child =
+        Command::new(std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()))
+            .arg(SCRIPT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
     child
         .stdin
         .take()
@@ -253,10 +254,11 @@ fn the_python_reimplementation_agrees_with_the_server(backend: Backend) {
 /// The script's own check of the document's worked example.
 #[test]
 fn the_python_reimplementation_passes_the_worked_example() {
-    let output = Command::new("python3")
-        .args([SCRIPT, "--self-test"])
-        .output()
-        .expect("python3 runs");
+    let output =
+        Command::new(std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()))
+            .args([SCRIPT, "--self-test"])
+            .output()
+            .expect("python3 runs");
     assert!(
         output.status.success(),
         "self-test failed: {}{}",

@@ -34,11 +34,7 @@ enum Format {
     Xlsx,
 }
 
-async fn compute(
-    state: &AppState,
-    unit: UnitRow,
-    month: Period,
-) -> Result<Bulletin, ApiError> {
+async fn compute(state: &AppState, unit: UnitRow, month: Period) -> Result<Bulletin, ApiError> {
     let today = today(state);
     read(&state.db, move |conn| {
         fieldtrail_storage::supervision::bulletin::bulletin(conn, &unit, month, today)
@@ -125,7 +121,8 @@ fn csv_bytes(bulletin: &Bulletin) -> Result<Vec<u8>, ApiError> {
 
 fn xlsx_bytes(bulletin: &Bulletin, month: &str) -> Result<Vec<u8>, ApiError> {
     use rust_xlsxwriter::{Format as CellFormat, Workbook};
-    let failed = |err: rust_xlsxwriter::XlsxError| ApiError::Internal(format!("bulletin xlsx: {err}"));
+    let failed =
+        |err: rust_xlsxwriter::XlsxError| ApiError::Internal(format!("bulletin xlsx: {err}"));
     let mut workbook = Workbook::new();
     let bold = CellFormat::new().set_bold();
     let sheet = workbook.add_worksheet();
@@ -174,8 +171,8 @@ pub async fn publish(
     let bulletin = compute(&state, unit, month).await?;
     let bytes = json_bytes(&bulletin)?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let document = String::from_utf8(bytes)
-        .map_err(|err| ApiError::Internal(format!("bulletin: {err}")))?;
+    let document =
+        String::from_utf8(bytes).map_err(|err| ApiError::Internal(format!("bulletin: {err}")))?;
     let mut answer = state
         .writer
         .publish_bulletin(

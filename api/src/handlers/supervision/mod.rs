@@ -43,7 +43,11 @@ pub(crate) fn today(state: &AppState) -> Date {
 }
 
 /// A required month parameter, `YYYY-MM`.
-pub(crate) fn month_param(problems: &mut Problems, pointer: &str, raw: Option<&str>) -> Option<Period> {
+pub(crate) fn month_param(
+    problems: &mut Problems,
+    pointer: &str,
+    raw: Option<&str>,
+) -> Option<Period> {
     match raw.map(Period::parse) {
         None => {
             problems.push(pointer, "is required, as YYYY-MM");

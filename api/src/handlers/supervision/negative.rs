@@ -129,12 +129,18 @@ pub async fn decide(
     if !principal.reaches(&UnitPath::from_stored(item.unit_path.clone())) {
         return Err(ApiError::forbidden());
     }
-    if let Some((dispute, status)) = &item.dispute {
-        if status == "pending" {
+    match (&item.dispute, decision) {
+        (Some((dispute, status)), _) if status == "pending" => {
             return Err(ApiError::Conflict(format!(
                 "the cadre's dispute {dispute} on this fact is pending: decide the dispute first"
             )));
         }
+        (Some((dispute, status)), ItemDecision::Confirmed) if status == "upheld" => {
+            return Err(ApiError::Conflict(format!(
+                "the cadre's dispute {dispute} on this fact was upheld: the item can only be dismissed"
+            )));
+        }
+        _ => {}
     }
     let person = PersonId::parse(&item.person_id)
         .map_err(|_| ApiError::Internal("an item names an unreadable person".into()))?;
@@ -197,7 +203,10 @@ pub async fn record_action(
         .filter(|l| (1..=levels).contains(l))
         .and_then(|l| u32::try_from(l).ok());
     if level.is_none() {
-        problems.push("/level", format!("must be a level of the policy, 1 to {levels}"));
+        problems.push(
+            "/level",
+            format!("must be a level of the policy, 1 to {levels}"),
+        );
     }
     let note = note_of(&mut problems, body.note.as_ref());
     let taken_on = match body.taken_on.as_str().map(parse_date) {
