@@ -209,6 +209,50 @@ mod tests {
             SELECT 4, 'r4', 'p1', 'household_visit', captured_at, content_hash, geo, roster \
             FROM records WHERE seq = 3;";
 
+    /// A supervisor's note about the cadre stored before the supervision migration (PAYLOAD as
+    /// in ONE_VISIT), its entry a copy of the check-in's (flags included).
+    const ONE_NOTE: &str = "\
+        INSERT INTO people (id, username, password_hash, display_name, role, unit_code, unit_path, seq) \
+            VALUES ('s1', 'sup', 'x', 'S', 'supervisor', 'u1', '/u1/', 6); \
+        INSERT INTO ledger (seq, entry_id, kind, actor, unit_code, captured_at, received_at, body, \
+            leaf_hash, verdicts) SELECT 5, 'e5', 'note', 's1', 'u1', 1764000000000000, \
+            1764000000123456, body, leaf_hash, verdicts FROM ledger WHERE seq = 3; \
+        INSERT INTO ledger_payloads (seq, salt, payload) SELECT 5, salt, PAYLOAD \
+            FROM ledger_payloads WHERE seq = 3; \
+        INSERT INTO records (seq, id, person_id, kind, captured_at, content_hash, geo, roster) \
+            SELECT 5, 'r5', 's1', 'note', captured_at, content_hash, 'none', roster \
+            FROM records WHERE seq = 3;";
+
+    /// What the supervision migration backfilled: record_flags and notes rows as lines.
+    fn supervision_backfilled(conn: &mut DbConnection) -> Vec<String> {
+        let mut lines: Vec<String> = diesel::dsl::sql::<diesel::sql_types::Text>(
+            "SELECT CAST(seq AS TEXT) || ' ' || person_id || ' ' || flags FROM record_flags",
+        )
+        .load(conn)
+        .unwrap();
+        lines.extend(
+            diesel::dsl::sql::<diesel::sql_types::Text>(
+                "SELECT record_id || ' ' || person_id || ' ' || author_id || ' ' || category \
+                 FROM notes",
+            )
+            .load::<String>(conn)
+            .unwrap(),
+        );
+        lines.sort();
+        lines
+    }
+
+    fn expected_supervision() -> Vec<&'static str> {
+        vec![
+            "3 p1 late_sync",
+            "4 p1 late_sync",
+            "5 s1 late_sync",
+            "r5 p1 s1 training",
+        ]
+    }
+
+    const NOTE_PAYLOAD: &str = "{\"person_id\":\"p1\",\"category\":\"training\",\"text\":\"t\"}";
+
     /// The visits rows, as `seq household person` lines.
     fn visits_backfilled(conn: &mut DbConnection) -> String {
         diesel::dsl::sql::<diesel::sql_types::Text>(
@@ -251,11 +295,17 @@ mod tests {
         )
         .unwrap();
         if let DbConnection::Sqlite(inner) = &mut conn {
-            // The spot-checks migration: its visits come from the household visits stored before.
+            // Back before the spot-checks migration: its visits come from the household visits
+            // stored before, and the supervision migration's flags and notes from what was.
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
         }
         conn.batch_execute(
             &ONE_VISIT.replace("PAYLOAD", "CAST('{\"household_id\":\"h1\"}' AS BLOB)"),
+        )
+        .unwrap();
+        conn.batch_execute(
+            &ONE_NOTE.replace("PAYLOAD", &format!("CAST('{NOTE_PAYLOAD}' AS BLOB)")),
         )
         .unwrap();
         if let DbConnection::Sqlite(inner) = &mut conn {
@@ -263,6 +313,11 @@ mod tests {
         }
         assert_eq!(visits_backfilled(&mut conn), "4 h1 p1");
         if let DbConnection::Sqlite(inner) = &mut conn {
+            inner.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        assert_eq!(supervision_backfilled(&mut conn), expected_supervision());
+        if let DbConnection::Sqlite(inner) = &mut conn {
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
         }
@@ -299,8 +354,13 @@ mod tests {
                 unreachable!("a postgres:// URL")
             };
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             conn.batch_execute(
                 &ONE_VISIT.replace("PAYLOAD", "convert_to('{\"household_id\":\"h1\"}', 'UTF8')"),
+            )
+            .unwrap();
+            conn.batch_execute(
+                &ONE_NOTE.replace("PAYLOAD", &format!("convert_to('{NOTE_PAYLOAD}', 'UTF8')")),
             )
             .unwrap();
             let DbConnection::Postgres(inner) = &mut conn else {
@@ -311,6 +371,12 @@ mod tests {
             let DbConnection::Postgres(inner) = &mut conn else {
                 unreachable!("a postgres:// URL")
             };
+            inner.run_next_migration(POSTGRES_MIGRATIONS).unwrap();
+            assert_eq!(supervision_backfilled(&mut conn), expected_supervision());
+            let DbConnection::Postgres(inner) = &mut conn else {
+                unreachable!("a postgres:// URL")
+            };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             assert_eq!(rebuilt_answer(&mut conn), expected_answer());

@@ -355,4 +355,5 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(notes, ledger_payloads);
+diesel::allow_tables_to_appear_in_same_query!(records, record_flags);
 diesel::allow_tables_to_appear_in_same_query!(bulletins, ledger_payloads);

@@ -14,7 +14,7 @@ use fieldtrail_domain::FieldProblem;
 use fieldtrail_storage::models::{PersonRow, PersonView};
 use fieldtrail_storage::reads::RecordFilter;
 use fieldtrail_storage::writer::NewPerson;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 #[derive(Deserialize)]
@@ -281,24 +281,41 @@ pub async fn presence(
     })
     .await?;
     let totals = totals(&days);
-    // Each day also shows the spot-check results of that day (docs/spot-checks.md).
-    let days: Vec<serde_json::Value> = days
-        .into_iter()
-        .map(|day| {
-            let date = parse_date(&day.date).ok();
-            let mut value = json!(day);
-            let results = date.and_then(|d| checks.remove(&d)).unwrap_or_default();
-            value["spot_checks"] = json!(results);
-            value
+    // Each day also shows the spot-check results of that day (docs/spot-checks.md). Serialised
+    // straight from the days (no JSON tree in between): a year is 365 of them.
+    let days: Vec<DayView<'_>> = days
+        .iter()
+        .map(|day| DayView {
+            spot_checks: parse_date(&day.date)
+                .ok()
+                .and_then(|d| checks.remove(&d))
+                .unwrap_or_default(),
+            day,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "person_id": row.id,
-        "from": format_date(from),
-        "to": format_date(to),
-        "totals": totals,
-        "days": days,
-    })))
+    Ok(HttpResponse::Ok().json(PresenceAnswer {
+        person_id: &row.id,
+        from: format_date(from),
+        to: format_date(to),
+        totals,
+        days,
+    }))
+}
+
+#[derive(Serialize)]
+struct DayView<'a> {
+    #[serde(flatten)]
+    day: &'a fieldtrail_domain::presence::PresenceDay,
+    spot_checks: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct PresenceAnswer<'a> {
+    person_id: &'a str,
+    from: String,
+    to: String,
+    totals: serde_json::Value,
+    days: Vec<DayView<'a>>,
 }
 
 #[derive(Deserialize)]

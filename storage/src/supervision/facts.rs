@@ -79,7 +79,9 @@ pub fn load(
         .select((people::id, people::display_name, people::unit_path))
         .load(conn)?;
     let mut assignments: HashMap<String, Vec<(String, ValidPeriod)>> = HashMap::new();
-    let rows: Vec<(String, String, String, Option<String>)> = assignments::table
+    let mut village_paths: HashMap<String, String> = HashMap::new();
+    let rows: Vec<(String, String, String, Option<String>, String)> = assignments::table
+        .inner_join(units::table.on(units::code.eq(assignments::unit_code)))
         .filter(assignments::person_id.eq_any(ids))
         .order(assignments::seq.asc())
         .select((
@@ -87,26 +89,15 @@ pub fn load(
             assignments::unit_code,
             assignments::valid_from,
             assignments::valid_to,
+            units::path,
         ))
         .load(conn)?;
-    for (person, code, from, to) in rows {
+    for (person, code, from, to, path) in rows {
         if let Some(period) = stored_period(&from, to.as_deref()) {
+            village_paths.insert(code.clone(), path);
             assignments.entry(person).or_default().push((code, period));
         }
     }
-    let mut codes: Vec<&str> = assignments
-        .values()
-        .flatten()
-        .map(|(c, _)| c.as_str())
-        .collect();
-    codes.sort_unstable();
-    codes.dedup();
-    let village_paths: HashMap<String, String> = units::table
-        .filter(units::code.eq_any(&codes))
-        .select((units::code, units::path))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
     let mut history = PolicyHistory::load(
         conn,
         village_paths
@@ -122,22 +113,6 @@ pub fn load(
     let evidence_end = day_start_micros(after_to.next_day().unwrap_or(after_to));
     let mut evidence = evidence_of(conn, ids, start, evidence_end)?;
     let mut requests = approved_requests(conn, ids)?;
-    let mut flags: HashMap<String, Vec<(Date, String)>> = HashMap::new();
-    let flag_rows: Vec<(String, i64, String)> = record_flags::table
-        .filter(record_flags::person_id.eq_any(ids))
-        .filter(record_flags::captured_at.ge(start))
-        .filter(record_flags::captured_at.lt(end))
-        .select((
-            record_flags::person_id,
-            record_flags::captured_at,
-            record_flags::flags,
-        ))
-        .load(conn)?;
-    for (person, at, list) in flag_rows {
-        let day = county_date(from_unix_micros(at));
-        let entry = flags.entry(person).or_default();
-        entry.extend(list.split(',').map(|f| (day, f.to_owned())));
-    }
     let mut duties: HashMap<String, Vec<Duty>> = HashMap::new();
     let duty_rows: Vec<(String, String, String)> = duties::table
         .filter(duties::person_id.eq_any(ids))
@@ -181,7 +156,6 @@ pub fn load(
             &decided,
             duties.remove(&id).unwrap_or_default(),
             windows,
-            flags.remove(&id).unwrap_or_default(),
             (start, evidence_end),
         );
         cadres.push(CadreFacts {
@@ -204,30 +178,34 @@ pub fn load(
     })
 }
 
-/// (record id, captured_at, geo verdict) of geotagged records, by person.
-type EvidenceRows = HashMap<String, Vec<(String, i64, String)>>;
+/// A record in the range: id, captured_at, geo verdict ("none" without a position), and its
+/// flags comma-joined if it has any.
+type RecordFacts = (String, i64, String, Option<String>);
 
+/// Every record of the people in `[start, end)` with its flags, by person: one query serves
+/// both the evidence (the geotagged ones) and the day flags (all of them).
 fn evidence_of(
     conn: &mut DbConnection,
     ids: &[String],
     start: i64,
     end: i64,
-) -> StorageResult<EvidenceRows> {
-    let rows: Vec<(String, String, i64, String)> = records::table
+) -> StorageResult<HashMap<String, Vec<RecordFacts>>> {
+    let rows: Vec<(String, String, i64, String, Option<String>)> = records::table
+        .left_join(record_flags::table.on(record_flags::seq.eq(records::seq)))
         .filter(records::person_id.eq_any(ids))
         .filter(records::captured_at.ge(start))
         .filter(records::captured_at.lt(end))
-        .filter(records::geo.ne("none"))
         .select((
             records::person_id,
             records::id,
             records::captured_at,
             records::geo,
+            record_flags::flags.nullable(),
         ))
         .load(conn)?;
-    let mut out: EvidenceRows = HashMap::new();
-    for (person, id, at, geo) in rows {
-        out.entry(person).or_default().push((id, at, geo));
+    let mut out: HashMap<String, Vec<RecordFacts>> = HashMap::new();
+    for (person, id, at, geo, flags) in rows {
+        out.entry(person).or_default().push((id, at, geo, flags));
     }
     Ok(out)
 }
@@ -288,13 +266,24 @@ fn presence_of(
     from: Date,
     to: Date,
     villages: &[(String, ValidPeriod)],
-    mut rows: Vec<(String, i64, String)>,
+    records: Vec<RecordFacts>,
     decided: &Decided,
     duties: Vec<Duty>,
     windows: Vec<(Date, fieldtrail_domain::policy::NightWindow)>,
-    flags: Vec<(Date, String)>,
     (start, end): (i64, i64),
 ) -> Vec<PresenceDay> {
+    let mut flags: Vec<(Date, String)> = Vec::new();
+    let mut rows: Vec<(String, i64, String)> = Vec::with_capacity(records.len());
+    for (id, at, geo, record_flags) in records {
+        if let Some(list) = record_flags {
+            // By the day the record was captured on: flags are about the record as sent.
+            let day = county_date(from_unix_micros(at));
+            flags.extend(list.split(',').map(|f| (day, f.to_owned())));
+        }
+        if geo != "none" {
+            rows.push((id, at, geo));
+        }
+    }
     // The latest approved correction of each record replaces its time and place.
     let mut corrections: HashMap<&str, &RequestRow> = HashMap::new();
     for request in decided.rows.iter().filter(|r| r.kind == "correction") {
@@ -302,11 +291,16 @@ fn presence_of(
             corrections.insert(target.as_str(), request);
         }
     }
-    let present: HashSet<String> = rows.iter().map(|(id, _, _)| id.clone()).collect();
-    for (id, (at, geo)) in &decided.originals {
-        if !present.contains(id) {
-            rows.push((id.clone(), *at, geo.clone()));
-        }
+    if !decided.originals.is_empty() {
+        // A corrected record captured outside the range may have been moved into it.
+        let present: HashSet<&str> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
+        let moved_in: Vec<(String, i64, String)> = decided
+            .originals
+            .iter()
+            .filter(|(id, _)| !present.contains(id.as_str()))
+            .map(|(id, (at, geo))| (id.clone(), *at, geo.clone()))
+            .collect();
+        rows.extend(moved_in);
     }
     let evidence = rows
         .into_iter()

@@ -16,7 +16,9 @@ use time::Date;
 /// Every version of the overrides of some units, oldest first, by the day each was set on.
 pub struct PolicyHistory {
     versions: HashMap<String, Vec<(Date, PolicyOverrides)>>,
-    memo: HashMap<(String, Date), Policy>,
+    /// Per unit path, the policy from each day a unit on it changed its overrides on, ascending
+    /// (a policy changes only on those days, so a year of days resolves only a few times).
+    segments: HashMap<String, Vec<(Option<Date>, Policy)>>,
 }
 
 impl PolicyHistory {
@@ -48,30 +50,56 @@ impl PolicyHistory {
         }
         Ok(PolicyHistory {
             versions,
-            memo: HashMap::new(),
+            segments: HashMap::new(),
         })
     }
 
     /// The policy in force at the unit with this path on `day`: every unit's latest version set
     /// by the end of that day.
     pub fn on(&mut self, path: &str, day: Date) -> &Policy {
-        let key = (path.to_owned(), day);
-        if !self.memo.contains_key(&key) {
-            let empty = PolicyOverrides::default();
-            let chain: Vec<(&str, &PolicyOverrides)> = path_codes(path)
-                .map(|code| {
-                    let own = self
-                        .versions
-                        .get(code)
-                        .and_then(|list| list.iter().rev().find(|(set_on, _)| *set_on <= day))
-                        .map_or(&empty, |(_, overrides)| overrides);
-                    (code, own)
-                })
-                .collect();
-            let policy = resolve(&chain).policy;
-            self.memo.insert(key.clone(), policy);
+        if !self.segments.contains_key(path) {
+            let segments = self.segments_of(path);
+            self.segments.insert(path.to_owned(), segments);
         }
-        &self.memo[&key]
+        let segments = &self.segments[path];
+        // The last segment starting on or before the day; the first (None) starts at the
+        // beginning of time.
+        let at = segments.partition_point(|(from, _)| from.is_none_or(|f| f <= day));
+        &segments[at.saturating_sub(1)].1
+    }
+
+    fn segments_of(&self, path: &str) -> Vec<(Option<Date>, Policy)> {
+        let mut days: Vec<Date> = path_codes(path)
+            .filter_map(|code| self.versions.get(code))
+            .flatten()
+            .map(|(day, _)| *day)
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        let starts = std::iter::once(None).chain(days.into_iter().map(Some));
+        starts
+            .map(|start| (start, self.resolve_on(path, start)))
+            .collect()
+    }
+
+    /// Resolves the chain with each unit's latest version set by `day` (none: before any).
+    fn resolve_on(&self, path: &str, day: Option<Date>) -> Policy {
+        let empty = PolicyOverrides::default();
+        let chain: Vec<(&str, &PolicyOverrides)> = path_codes(path)
+            .map(|code| {
+                let own = day
+                    .and_then(|day| {
+                        self.versions
+                            .get(code)?
+                            .iter()
+                            .rev()
+                            .find(|(set_on, _)| *set_on <= day)
+                    })
+                    .map_or(&empty, |(_, overrides)| overrides);
+                (code, own)
+            })
+            .collect();
+        resolve(&chain).policy
     }
 }
 
@@ -87,4 +115,67 @@ pub fn path_on<'a>(
         .find(|(_, period)| period.covers(day))
         .and_then(|(code, _)| village_paths.get(code))
         .map_or(home_path, String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldtrail_domain::policy::NightWindow;
+    use time::macros::date;
+
+    fn window(evening: u16) -> PolicyOverrides {
+        PolicyOverrides {
+            night_window: Some(NightWindow {
+                evening_from: evening * 60,
+                morning_until: 8 * 60,
+            }),
+            ..PolicyOverrides::default()
+        }
+    }
+
+    #[test]
+    fn each_day_gets_the_versions_set_by_its_end() {
+        let mut versions = HashMap::new();
+        versions.insert(
+            "c".to_owned(),
+            vec![
+                (date!(2026 - 03 - 10), window(20)),
+                (date!(2026 - 03 - 20), window(22)),
+            ],
+        );
+        versions.insert("v".to_owned(), vec![(date!(2026 - 03 - 15), window(21))]);
+        let mut history = PolicyHistory {
+            versions,
+            segments: HashMap::new(),
+        };
+        let evening =
+            |h: &mut PolicyHistory, day: Date| h.on("/c/v/", day).night_window.evening_from / 60;
+        assert_eq!(
+            evening(&mut history, date!(2026 - 03 - 09)),
+            19,
+            "the default"
+        );
+        assert_eq!(evening(&mut history, date!(2026 - 03 - 10)), 20);
+        assert_eq!(evening(&mut history, date!(2026 - 03 - 14)), 20);
+        // The village's own version wins over the county's, from the day it was set.
+        assert_eq!(evening(&mut history, date!(2026 - 03 - 15)), 21);
+        assert_eq!(evening(&mut history, date!(2026 - 03 - 25)), 21);
+        // The county alone sees its later version.
+        assert_eq!(
+            history
+                .on("/c/", date!(2026 - 03 - 25))
+                .night_window
+                .evening_from
+                / 60,
+            22
+        );
+        assert_eq!(
+            history
+                .on("/c/", date!(2026 - 03 - 19))
+                .night_window
+                .evening_from
+                / 60,
+            20
+        );
+    }
 }
