@@ -8,6 +8,7 @@ use crate::policies::{effective_view, load_policies_of};
 use crate::schema::*;
 use crate::stored::{path_codes, stored_answer};
 use diesel::prelude::*;
+use fieldtrail_domain::compliance::ResultFact;
 use fieldtrail_domain::presence::PresenceDay;
 
 use serde_json::{json, Map, Value};
@@ -375,19 +376,20 @@ pub fn note_attachment(conn: &mut DbConnection, row: &AttachmentRow) -> StorageR
     }
 }
 
-/// One person's presence, day by day, from the records they sent and the decisions on them.
+/// One person's presence, day by day, from the records they sent and the decisions on them,
+/// and the spot-check results concerning them captured in the range.
 pub fn presence(
     conn: &mut DbConnection,
     person_id: &str,
     from: Date,
     to: Date,
-) -> StorageResult<Vec<PresenceDay>> {
+) -> StorageResult<(Vec<PresenceDay>, Vec<ResultFact>)> {
     use crate::supervision::facts::{load, Depth};
     let mut facts = load(conn, &[person_id.to_owned()], from, to, Depth::Presence)?;
     Ok(facts
         .cadres
         .pop()
-        .map(|cadre| cadre.presence)
+        .map(|cadre| (cadre.presence, cadre.results))
         .unwrap_or_default())
 }
 

@@ -355,5 +355,4 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(notes, ledger_payloads);
-diesel::allow_tables_to_appear_in_same_query!(records, record_flags);
 diesel::allow_tables_to_appear_in_same_query!(bulletins, ledger_payloads);

@@ -11,11 +11,8 @@ use crate::stored::{instant, like_escape, stored_json};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use diesel::prelude::*;
-use fieldtrail_domain::canonical::from_unix_micros;
-use fieldtrail_domain::roster::county_date;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use time::Date;
 
 fn challenge_view(row: &ChallengeRow) -> Value {
     json!({
@@ -271,44 +268,6 @@ pub fn alerts(
             }))
         })
         .collect()
-}
-
-/// The spot-check results concerning a person captured in `[start, end)`, by county day.
-pub fn results_by_day(
-    conn: &mut DbConnection,
-    person: &str,
-    start: i64,
-    end: i64,
-) -> StorageResult<HashMap<Date, Vec<Value>>> {
-    let rows: Vec<(String, String, i64, Option<String>)> = records::table
-        .inner_join(ledger::table.on(ledger::seq.eq(records::seq)))
-        .filter(records::person_id.eq(person))
-        .filter(records::captured_at.ge(start))
-        .filter(records::captured_at.lt(end))
-        .filter(records::kind.eq_any(fieldtrail_domain::spotcheck::RESULT_KINDS))
-        .order(records::seq.asc())
-        .select((
-            records::id,
-            records::kind,
-            records::captured_at,
-            ledger::verdicts,
-        ))
-        .load(conn)?;
-    let mut days: HashMap<Date, Vec<Value>> = HashMap::new();
-    for (id, kind, captured_at, verdicts) in rows {
-        let verdicts = stored_json("result verdicts", verdicts.as_deref().unwrap_or("null"))?;
-        let verdict = &verdicts["verdict"];
-        days.entry(county_date(from_unix_micros(captured_at)))
-            .or_default()
-            .push(json!({
-                "id": id,
-                "kind": kind,
-                "outcome": verdict.get("outcome").or_else(|| verdict.get("result")),
-                "method": verdict.get("method"),
-                "at": instant(captured_at),
-            }));
-    }
-    Ok(days)
 }
 
 /// For each of the records, the verifications that contest it.

@@ -246,7 +246,8 @@ pub async fn presence(
     query: web::Query<PresenceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     use fieldtrail_domain::presence::{totals, MAX_PRESENCE_DAYS};
-    use fieldtrail_domain::roster::{day_start_micros as day_start, format_date, parse_date};
+    use fieldtrail_domain::roster::{format_date, parse_date};
+    use std::collections::HashMap;
     let query = query.into_inner();
     let mut problems = Problems::new();
     let mut day = |pointer: &str, raw: &Option<String>| match raw {
@@ -272,14 +273,20 @@ pub async fn presence(
     };
     let row = visible_person(&state, &principal, &id).await?;
     let person_id = row.id.clone();
-    let (days, mut checks) = read(&state.db, move |conn| {
-        let days = fieldtrail_storage::reads::presence(conn, &person_id, from, to)?;
-        let start = day_start(from);
-        let end = day_start(to.next_day().unwrap_or(to));
-        let checks = fieldtrail_storage::spot_checks::results_by_day(conn, &person_id, start, end)?;
-        Ok((days, checks))
+    let (days, results) = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::presence(conn, &person_id, from, to)
     })
     .await?;
+    let mut checks: HashMap<time::Date, Vec<serde_json::Value>> = HashMap::new();
+    for result in results {
+        checks.entry(result.day).or_default().push(json!({
+            "id": result.id,
+            "kind": result.kind,
+            "outcome": result.outcome,
+            "method": result.method,
+            "at": result.at,
+        }));
+    }
     let totals = totals(&days);
     // Each day also shows the spot-check results of that day (docs/spot-checks.md). Serialised
     // straight from the days (no JSON tree in between): a year is 365 of them.

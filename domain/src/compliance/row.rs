@@ -47,6 +47,9 @@ pub struct ResultFact {
     pub id: String,
     pub kind: String,
     pub outcome: String,
+    /// How a supervisor's own check was made (a challenge's outcome has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     /// RFC 3339, as records show times.
     pub at: String,
     #[serde(skip)]

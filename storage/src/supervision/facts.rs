@@ -111,7 +111,15 @@ pub fn load(
     let end = day_start_micros(after_to);
     // The morning after the last day decides that day's night.
     let evidence_end = day_start_micros(after_to.next_day().unwrap_or(after_to));
-    let mut evidence = evidence_of(conn, ids, start, evidence_end)?;
+    let in_range = evidence_of(conn, ids, start, evidence_end)?;
+    let mut evidence = in_range.records;
+    // The results of the range itself (the evidence reaches into the morning after it).
+    let result_rows: Vec<ResultRow> = in_range
+        .results
+        .into_iter()
+        .filter(|(_, _, _, _, at)| *at < end)
+        .collect();
+    let mut results = results_from(conn, result_rows)?;
     let mut requests = approved_requests(conn, ids)?;
     let mut duties: HashMap<String, Vec<Duty>> = HashMap::new();
     let duty_rows: Vec<(String, String, String)> = duties::table
@@ -126,12 +134,9 @@ pub fn load(
             duties.entry(person).or_default().push(Duty { day, id });
         }
     }
-    let (mut pairings, mut results) = match depth {
-        Depth::Presence => (HashMap::new(), HashMap::new()),
-        Depth::Compliance => (
-            pairings_of(conn, ids, from, to)?,
-            results_of(conn, ids, start, end)?,
-        ),
+    let mut pairings = match depth {
+        Depth::Presence => HashMap::new(),
+        Depth::Compliance => pairings_of(conn, ids, from, to)?,
     };
 
     let mut cadres = Vec::with_capacity(people_rows.len());
@@ -182,33 +187,61 @@ pub fn load(
 /// flags comma-joined if it has any.
 type RecordFacts = (String, i64, String, Option<String>);
 
-/// Every record of the people in `[start, end)` with its flags, by person: one query serves
-/// both the evidence (the geotagged ones) and the day flags (all of them).
+/// Every record of the people in `[start, end)` with its flags, by person: the evidence (the
+/// geotagged ones) and the day flags (all of them). Flags come from their own index range
+/// rather than a join: on PostgreSQL one range scan beats a lookup per record when many
+/// records are flagged (a year synced late flags every one).
 fn evidence_of(
     conn: &mut DbConnection,
     ids: &[String],
     start: i64,
     end: i64,
-) -> StorageResult<HashMap<String, Vec<RecordFacts>>> {
-    let rows: Vec<(String, String, i64, String, Option<String>)> = records::table
-        .left_join(record_flags::table.on(record_flags::seq.eq(records::seq)))
+) -> StorageResult<InRange> {
+    let rows: Vec<(String, i64, String, String, i64, String)> = records::table
         .filter(records::person_id.eq_any(ids))
         .filter(records::captured_at.ge(start))
         .filter(records::captured_at.lt(end))
         .select((
             records::person_id,
+            records::seq,
             records::id,
+            records::kind,
             records::captured_at,
             records::geo,
-            record_flags::flags.nullable(),
         ))
         .load(conn)?;
-    let mut out: HashMap<String, Vec<RecordFacts>> = HashMap::new();
-    for (person, id, at, geo, flags) in rows {
-        out.entry(person).or_default().push((id, at, geo, flags));
+    let mut flags: HashMap<i64, String> = record_flags::table
+        .filter(record_flags::person_id.eq_any(ids))
+        .filter(record_flags::captured_at.ge(start))
+        .filter(record_flags::captured_at.lt(end))
+        .select((record_flags::seq, record_flags::flags))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut out = InRange::default();
+    for (person, seq, id, kind, at, geo) in rows {
+        if fieldtrail_domain::spotcheck::RESULT_KINDS.contains(&kind.as_str()) {
+            out.results
+                .push((person.clone(), seq, id.clone(), kind, at));
+        }
+        let record_flags = flags.remove(&seq);
+        out.records
+            .entry(person)
+            .or_default()
+            .push((id, at, geo, record_flags));
     }
     Ok(out)
 }
+
+/// The records of a range: their facts by person, and the spot-check results among them.
+#[derive(Default)]
+struct InRange {
+    records: HashMap<String, Vec<RecordFacts>>,
+    results: Vec<ResultRow>,
+}
+
+/// A spot-check result record: person, seq, id, kind, captured_at.
+type ResultRow = (String, i64, String, String, i64);
 
 /// Every approved request of the people, in decision order, by person. A correction's target
 /// may lie outside the range (a record moved into it), so those targets are loaded too.
@@ -498,8 +531,7 @@ pub(crate) fn results_of(
     start: i64,
     end: i64,
 ) -> StorageResult<HashMap<String, Vec<ResultFact>>> {
-    let rows: Vec<(String, String, String, i64, Option<String>)> = records::table
-        .inner_join(ledger::table.on(ledger::seq.eq(records::seq)))
+    let rows: Vec<ResultRow> = records::table
         .filter(records::person_id.eq_any(ids))
         .filter(records::captured_at.ge(start))
         .filter(records::captured_at.lt(end))
@@ -507,29 +539,48 @@ pub(crate) fn results_of(
         .order(records::seq.asc())
         .select((
             records::person_id,
+            records::seq,
             records::id,
             records::kind,
             records::captured_at,
-            ledger::verdicts,
         ))
         .load(conn)?;
-    let result_ids: Vec<&str> = rows.iter().map(|(_, id, _, _, _)| id.as_str()).collect();
-    let disputes = disputes_of(conn, &result_ids)?;
+    results_from(conn, rows)
+}
+
+/// The results of these result records: their outcome (from the entries' verdicts) and the
+/// cadre's dispute on each. Reads nothing when there are none (most cadres, most days).
+fn results_from(
+    conn: &mut DbConnection,
+    mut rows: Vec<ResultRow>,
+) -> StorageResult<HashMap<String, Vec<ResultFact>>> {
     let mut out: HashMap<String, Vec<ResultFact>> = HashMap::new();
-    for (person, id, kind, at, verdicts) in rows {
-        let verdicts = stored_json("result verdicts", verdicts.as_deref().unwrap_or("null"))?;
+    if rows.is_empty() {
+        return Ok(out);
+    }
+    rows.sort_by_key(|(_, seq, _, _, _)| *seq);
+    let seqs: Vec<i64> = rows.iter().map(|(_, seq, _, _, _)| *seq).collect();
+    let verdicts: HashMap<i64, Option<String>> = ledger::table
+        .filter(ledger::seq.eq_any(&seqs))
+        .select((ledger::seq, ledger::verdicts))
+        .load::<(i64, Option<String>)>(conn)?
+        .into_iter()
+        .collect();
+    let result_ids: Vec<&str> = rows.iter().map(|(_, _, id, _, _)| id.as_str()).collect();
+    let disputes = disputes_of(conn, &result_ids)?;
+    for (person, seq, id, kind, at) in rows {
+        let text = verdicts.get(&seq).cloned().flatten();
+        let verdicts = stored_json("result verdicts", text.as_deref().unwrap_or("null"))?;
         let verdict = &verdicts["verdict"];
-        let outcome = verdict
-            .get("outcome")
-            .or_else(|| verdict.get("result"))
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned();
+        let text_of = |key: &str| verdict.get(key).and_then(|v| v.as_str()).map(str::to_owned);
         out.entry(person).or_default().push(ResultFact {
             dispute: disputes.get(&id).cloned(),
+            outcome: text_of("outcome")
+                .or_else(|| text_of("result"))
+                .unwrap_or_default(),
+            method: text_of("method"),
             id,
             kind,
-            outcome,
             at: instant(at),
             day: county_date(from_unix_micros(at)),
         });
