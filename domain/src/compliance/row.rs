@@ -25,8 +25,9 @@ pub struct PairingFacts {
     pub pairing_id: String,
     pub household_id: String,
     pub period: ValidPeriod,
-    /// County days of visits, ascending, up to any day (only those up to the period's end count).
-    pub visits: Vec<Date>,
+    /// The visits: (county day, the visit's ledger seq), ascending, up to any day (only those up
+    /// to the period's end count).
+    pub visits: Vec<(Date, i64)>,
     /// The policy's visit interval on the day the pairing is judged ([`judged_on`]).
     pub interval_days: u16,
 }
@@ -147,6 +148,8 @@ pub struct HouseholdLine {
     pub pairing_id: String,
     pub visits: u32,
     pub last_visit: Option<String>,
+    /// The ledger entry of that visit, to prove it.
+    pub last_visit_seq: Option<i64>,
     pub days_since_visit: i64,
     /// The visit interval in force on the day the pairing was judged.
     pub interval_days: u16,
@@ -331,19 +334,25 @@ fn households(input: &ComplianceInput<'_>) -> (Vec<HouseholdLine>, u32) {
         let in_period = pairing
             .visits
             .iter()
-            .filter(|d| (input.from..=input.to).contains(*d) && pairing.period.covers(**d))
+            .filter(|(d, _)| (input.from..=input.to).contains(d) && pairing.period.covers(*d))
             .count() as u32;
         total += in_period;
         let end = judged_on(pairing.period, input.to, input.today);
-        let last = pairing.visits.iter().rev().find(|d| **d <= end).copied();
+        let last = pairing
+            .visits
+            .iter()
+            .rev()
+            .find(|(d, _)| *d <= end)
+            .copied();
         // The interval runs from the later of the pairing's start and the last visit.
-        let since = last.map_or(starts, |l| l.max(starts));
+        let since = last.map_or(starts, |(l, _)| l.max(starts));
         let days_since_visit = (end - since).whole_days().max(0);
         lines.push(HouseholdLine {
             household_id: pairing.household_id.clone(),
             pairing_id: pairing.pairing_id.clone(),
             visits: in_period,
-            last_visit: last.map(format_date),
+            last_visit: last.map(|(day, _)| format_date(day)),
+            last_visit_seq: last.map(|(_, seq)| seq),
             days_since_visit,
             interval_days: pairing.interval_days,
             overdue: end >= starts && days_since_visit > i64::from(pairing.interval_days),
@@ -398,14 +407,14 @@ mod tests {
                 pairing_id: "p1".into(),
                 household_id: "h1".into(),
                 period: ValidPeriod::new(date!(2026 - 10 - 01), None).unwrap(),
-                visits: vec![date!(2026 - 10 - 20), date!(2026 - 11 - 18)],
+                visits: vec![(date!(2026 - 10 - 20), 7), (date!(2026 - 11 - 18), 9)],
                 interval_days: 30,
             },
             PairingFacts {
                 pairing_id: "p2".into(),
                 household_id: "h2".into(),
                 period: ValidPeriod::new(date!(2026 - 10 - 01), None).unwrap(),
-                visits: vec![date!(2026 - 10 - 20)],
+                visits: vec![(date!(2026 - 10 - 20), 8)],
                 interval_days: 30,
             },
         ];
@@ -432,6 +441,7 @@ mod tests {
         assert_eq!(row.visits, 1);
         // h2: last visited 20 October, 33 days before 22 November.
         assert!(!row.households[0].overdue);
+        assert_eq!(row.households[0].last_visit_seq, Some(9));
         assert_eq!(row.households[1].days_since_visit, 33);
         assert!(row.households[1].overdue);
         assert!(!row.compliant);

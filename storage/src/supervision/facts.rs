@@ -451,7 +451,7 @@ fn pairings_of(
         .load::<i64>(conn)?
         .into_iter()
         .collect();
-    let mut visits: HashMap<(String, String), Vec<i64>> = HashMap::new();
+    let mut visits: HashMap<(String, String), Vec<(i64, i64)>> = HashMap::new();
     let in_range: Vec<(i64, String, String, i64)> = visits::table
         .filter(visits::person_id.eq_any(ids))
         .filter(visits::captured_at.ge(start))
@@ -465,7 +465,10 @@ fn pairings_of(
         .load(conn)?;
     for (seq, person, household, at) in in_range {
         if !contested.contains(&seq) {
-            visits.entry((person, household)).or_default().push(at);
+            visits
+                .entry((person, household))
+                .or_default()
+                .push((at, seq));
         }
     }
     // The last visit before the range, only for pairings with none in it: one query for all.
@@ -486,13 +489,13 @@ fn pairings_of(
                 visits::captured_at,
             ))
             .load(conn)?;
-        let mut last: HashMap<(String, String), i64> = HashMap::new();
+        let mut last: HashMap<(String, String), (i64, i64)> = HashMap::new();
         for (seq, person, household, at) in before {
             if contested.contains(&seq) {
                 continue;
             }
-            let slot = last.entry((person, household)).or_insert(at);
-            *slot = (*slot).max(at);
+            let slot = last.entry((person, household)).or_insert((at, seq));
+            *slot = (*slot).max((at, seq));
         }
         for (key, at) in last {
             visits.entry(key).or_default().push(at);
@@ -500,11 +503,11 @@ fn pairings_of(
     }
     let mut out: HashMap<String, Vec<(PairingFacts, String)>> = HashMap::new();
     for (id, person, household, period) in rows {
-        let mut days: Vec<Date> = visits
+        let mut days: Vec<(Date, i64)> = visits
             .get(&(person.clone(), household.clone()))
             .into_iter()
             .flatten()
-            .map(|at| county_date(from_unix_micros(*at)))
+            .map(|(at, seq)| (county_date(from_unix_micros(*at)), *seq))
             .collect();
         days.sort_unstable();
         let village = villages.get(&household).cloned().unwrap_or_default();

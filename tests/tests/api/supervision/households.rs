@@ -67,6 +67,10 @@ fn paired_households_visited_or_overdue(backend: Backend) {
         visit(&hh[0], points[0], "2026-10-20", 10),
         visit(&hh[4], points[4], "2026-10-21", 10),
     ];
+    let visit_ids: Vec<String> = pending
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
     flush(&app, &cadre.token, &mut pending, at(d("2026-10-22"), 0, 0));
     // On Oct 22 h2 denies the October visit (the verification concerns its last visitor).
     let denial = verification(&app, &sup, &hh[1], points[1], "denied", "2026-10-22", 10);
@@ -96,6 +100,18 @@ fn paired_households_visited_or_overdue(backend: Backend) {
             json!(true)
         )
     );
+    // Each last visit names its ledger entry, so the line can be proven: h1's Oct 20 visit and
+    // h2's Sep 20 one (the contested Oct 10 visit is not it); never-visited h3 none.
+    let seq_of = |id: &str| app.read_record(&cadre.token, id)["seq"].clone();
+    assert_eq!(
+        household_line(&row, &hh[0])["last_visit_seq"],
+        seq_of(&visit_ids[2])
+    );
+    assert_eq!(
+        household_line(&row, &hh[1])["last_visit_seq"],
+        seq_of(&visit_ids[0])
+    );
+    assert_eq!(household_line(&row, &hh[2])["last_visit_seq"], Value::Null);
     // h3: never visited, paired from Oct 5: 31 − 5 = 26.
     assert_eq!(
         figures(&household_line(&row, &hh[2])),
