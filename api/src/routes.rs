@@ -267,6 +267,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
         challenges::respond,
     );
     r.add(Method::GET, "/v1/alerts", body, alerts::list);
+    r.add(Method::POST, "/v1/alerts/{id}/ack", body, alerts::ack);
     r.cfg.default_service(web::to(no_route));
 }
 

@@ -223,6 +223,12 @@ mod tests {
             SELECT 5, 'r5', 's1', 'note', captured_at, content_hash, 'none', roster \
             FROM records WHERE seq = 3;";
 
+    /// An acknowledged alert of the check-in, as the alert acks migration stores it.
+    const ONE_ALERT: &str = "\
+        INSERT INTO alerts (id, seq, kind, unit_code, unit_path, person_id, source_id, status, \
+            created_at, detail, acked_by, acked_at, ack_note, ack_seq) VALUES ('a1', 3, \
+            'record.outside', 'u1', '/u1/', 'p1', 'r3', 'acknowledged', 1, '{}', 'p1', 2, 'n', 3);";
+
     /// What the supervision migration backfilled: record_flags and notes rows as lines.
     fn supervision_backfilled(conn: &mut DbConnection) -> Vec<String> {
         let mut lines: Vec<String> = diesel::dsl::sql::<diesel::sql_types::Text>(
@@ -295,8 +301,10 @@ mod tests {
         )
         .unwrap();
         if let DbConnection::Sqlite(inner) = &mut conn {
-            // Back before the spot-checks migration: its visits come from the household visits
-            // stored before, and the supervision migration's flags and notes from what was.
+            // Back before the spot-checks migration (through the alert acks and supervision
+            // ones): its visits come from the household visits stored before, and the
+            // supervision migration's flags and notes from what was.
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
         }
@@ -317,6 +325,12 @@ mod tests {
         }
         assert_eq!(supervision_backfilled(&mut conn), expected_supervision());
         if let DbConnection::Sqlite(inner) = &mut conn {
+            // The alert acks migration, forth and back, with an alert stored.
+            inner.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        conn.batch_execute(ONE_ALERT).unwrap();
+        if let DbConnection::Sqlite(inner) = &mut conn {
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
@@ -355,6 +369,7 @@ mod tests {
             };
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             conn.batch_execute(
                 &ONE_VISIT.replace("PAYLOAD", "convert_to('{\"household_id\":\"h1\"}', 'UTF8')"),
             )
@@ -376,6 +391,12 @@ mod tests {
             let DbConnection::Postgres(inner) = &mut conn else {
                 unreachable!("a postgres:// URL")
             };
+            inner.run_next_migration(POSTGRES_MIGRATIONS).unwrap();
+            conn.batch_execute(ONE_ALERT).unwrap();
+            let DbConnection::Postgres(inner) = &mut conn else {
+                unreachable!("a postgres:// URL")
+            };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();

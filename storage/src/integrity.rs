@@ -330,9 +330,11 @@ fn fixes_have_records(conn: &mut DbConnection) -> StorageResult<Check> {
 }
 
 /// The supervision projections (docs/supervision.md) and the entry kind each row stands for;
-/// `None`: a record's row (flags, notes), whose entry is any record kind.
-const SUPERVISION_TABLES: [(&str, Option<&str>); 5] = [
+/// `None`: a record's row (flags, alerts), whose entry is any record kind.
+const SUPERVISION_TABLES: [(&str, Option<&str>); 6] = [
     ("record_flags", None),
+    // An alert is written with the record (or spot-check result) that raised it.
+    ("alerts", None),
     ("notes", Some("note")),
     ("negative_decisions", Some("negative_item.decision")),
     ("escalation_actions", Some("escalation.action")),

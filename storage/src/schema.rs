@@ -264,6 +264,10 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         detail -> Text,
+        acked_by -> Nullable<Text>,
+        acked_at -> Nullable<BigInt>,
+        ack_note -> Nullable<Text>,
+        ack_seq -> Nullable<BigInt>,
     }
 }
 

@@ -248,14 +248,25 @@ pub fn alerts(
     if let Some(to) = filter.to {
         query = query.filter(alerts::created_at.lt(to));
     }
-    let rows: Vec<AlertRow> = query
+    type Ack = (Option<String>, Option<i64>, Option<String>, Option<i64>);
+    let rows: Vec<(AlertRow, Ack)> = query
         .order((alerts::created_at.desc(), alerts::seq.desc()))
         .limit(filter.limit)
-        .select(AlertRow::as_select())
+        .select((
+            AlertRow::as_select(),
+            (
+                alerts::acked_by,
+                alerts::acked_at,
+                alerts::ack_note,
+                alerts::ack_seq,
+            ),
+        ))
         .load(conn)?;
     rows.into_iter()
-        .map(|row| {
+        .map(|(row, (by, at, note, seq))| {
+            let ack = at.map(|at| json!({"by": by, "at": instant(at), "note": note, "seq": seq}));
             Ok(json!({
+                "ack": ack,
                 "id": row.id,
                 "kind": row.kind,
                 "status": row.status,

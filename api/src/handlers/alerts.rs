@@ -56,3 +56,52 @@ pub async fn list(
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "alerts": alerts })))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckBody {
+    #[serde(default)]
+    note: Option<serde_json::Value>,
+}
+
+/// `POST /v1/alerts/{id}/ack {note}`: a supervisor or admin has looked at the alert.
+pub async fn ack(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    crate::extract::JsonBody(body): crate::extract::JsonBody<AckBody>,
+) -> Result<HttpResponse, ApiError> {
+    use fieldtrail_domain::person::Role;
+    principal.require_role(&[Role::Supervisor, Role::Admin])?;
+    let mut problems = Problems::new();
+    let note = match body.note.as_ref().and_then(serde_json::Value::as_str) {
+        Some(text) => problems
+            .check(
+                "/note",
+                fieldtrail_domain::record::Text::parse(text, 1, 2_000),
+            )
+            .map(|t| t.as_str().to_owned()),
+        None => {
+            problems.push(
+                "/note",
+                "is required: 1 to 2000 characters on what was looked at",
+            );
+            None
+        }
+    };
+    problems.finish()?;
+    let Some(note) = note else {
+        return Err(ApiError::Internal("parsed note missing".into()));
+    };
+    let answer = state
+        .writer
+        .ack_alert(
+            principal.actor(),
+            fieldtrail_storage::writer::AlertAck {
+                alert_id: id.into_inner(),
+                note,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}

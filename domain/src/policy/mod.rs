@@ -15,7 +15,7 @@ use crate::geo::ToleranceMeters;
 pub const DEFAULT_ACCURACY_LIMIT_M: f64 = 500.0;
 
 /// Every top-level setting, in the order the docs list them; `sources` has exactly these keys.
-pub const POLICY_KEYS: [&str; 14] = [
+pub const POLICY_KEYS: [&str; 15] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -30,12 +30,16 @@ pub const POLICY_KEYS: [&str; 14] = [
     "night_window",
     "negative_rules",
     "escalation",
+    "alerts",
 ];
 
 mod supervision;
 mod values;
 
-pub use supervision::{Escalation, EscalationLevel, NegativeRule, NegativeRules};
+pub use supervision::{
+    AlertRules, AlertTrigger, Escalation, EscalationLevel, NegativeRule, NegativeRules, Switch,
+    Switches,
+};
 use values::{escape_pointer, integer, number, parse_night_window, parse_residency};
 pub use values::{NightWindow, Residency};
 
@@ -56,6 +60,7 @@ pub struct PolicyOverrides {
     pub night_window: Option<NightWindow>,
     pub negative_rules: Option<NegativeRules>,
     pub escalation: Option<Escalation>,
+    pub alerts: Option<AlertRules>,
 }
 
 impl PolicyOverrides {
@@ -116,6 +121,7 @@ impl PolicyOverrides {
                 "night_window" => out.night_window = parse_night_window(raw, &pointer, p),
                 "negative_rules" => out.negative_rules = NegativeRules::parse(raw, &pointer, p),
                 "escalation" => out.escalation = Escalation::parse(raw, &pointer, p),
+                "alerts" => out.alerts = AlertRules::parse(raw, &pointer, p),
                 _ => problems.push(FieldProblem::new(pointer, "is not a policy setting")),
             }
         }
@@ -170,6 +176,7 @@ impl PolicyOverrides {
             "escalation",
             self.escalation.as_ref().map(Escalation::to_value),
         );
+        put("alerts", self.alerts.map(|a| a.to_value()));
         Value::Object(map)
     }
 }
@@ -194,6 +201,7 @@ pub struct Policy {
     pub night_window: NightWindow,
     pub negative_rules: NegativeRules,
     pub escalation: Escalation,
+    pub alerts: AlertRules,
 }
 
 impl Default for Policy {
@@ -218,6 +226,7 @@ impl Default for Policy {
             night_window: NightWindow::default(),
             negative_rules: NegativeRules::default(),
             escalation: Escalation::default(),
+            alerts: AlertRules::default(),
         }
     }
 }
@@ -240,6 +249,7 @@ impl Policy {
             "night_window": self.night_window.to_value(),
             "negative_rules": self.negative_rules.to_value(),
             "escalation": self.escalation.to_value(),
+            "alerts": self.alerts.to_value(),
         })
     }
 }
@@ -336,6 +346,10 @@ pub fn resolve(chain: &[(&str, &PolicyOverrides)]) -> EffectivePolicy {
         if let Some(value) = &own.escalation {
             policy.escalation = value.clone();
             set("escalation");
+        }
+        if let Some(value) = own.alerts {
+            policy.alerts = value;
+            set("alerts");
         }
     }
     EffectivePolicy { policy, sources }
@@ -551,6 +565,7 @@ mod tests {
                 morning_until: 7 * 60,
             }),
             negative_rules: Some(NegativeRules::default().with(NegativeRule::VisitOverdue, false)),
+            alerts: Some(AlertRules::default().with(AlertTrigger::Outside, false)),
             escalation: Some(Escalation {
                 window_days: 90,
                 levels: vec![EscalationLevel {
@@ -599,6 +614,9 @@ mod tests {
                     "spot_check_absent": true, "verification_denied": true, "visit_overdue": true},
                 "escalation": {"window_days": 365, "levels": [{"at": 1, "name": "学习"},
                     {"at": 2, "name": "约谈"}, {"at": 3, "name": "处罚"}]},
+                "alerts": {"outside": true, "not_assigned": true, "mock_location": true,
+                    "impossible_speed": true, "spot_check_absent": true, "spot_check_missed": true,
+                    "household_denied": true},
             })
         );
     }

@@ -7,6 +7,90 @@ use serde_json::{json, Map, Value};
 use super::values::{escape_pointer, integer};
 use crate::error::FieldProblem;
 
+/// A named on/off setting of a [`Switches`] set.
+pub trait Switch: Copy + Eq + 'static {
+    /// Every switch, in the order answers list them.
+    const ALL: &'static [Self];
+    /// What a problem says when a key is not one of these.
+    const UNKNOWN: &'static str;
+    fn as_str(self) -> &'static str;
+
+    fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|s| s.as_str() == raw)
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// Which of a family of switches are on. One value: an override replaces the whole set, and a
+/// switch it does not name is on (so a county that switches one off does not silently lose
+/// others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switches<S: Switch> {
+    off: u32,
+    _kind: std::marker::PhantomData<S>,
+}
+
+impl<S: Switch> Default for Switches<S> {
+    fn default() -> Self {
+        Switches {
+            off: 0,
+            _kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<S: Switch> Switches<S> {
+    pub fn is_on(&self, switch: S) -> bool {
+        self.off & (1 << switch.index()) == 0
+    }
+
+    pub fn with(mut self, switch: S, on: bool) -> Self {
+        let bit = 1 << switch.index();
+        if on {
+            self.off &= !bit;
+        } else {
+            self.off |= bit;
+        }
+        self
+    }
+
+    pub fn to_value(&self) -> Value {
+        let map: Map<String, Value> = S::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), Value::Bool(self.is_on(*s))))
+            .collect();
+        Value::Object(map)
+    }
+
+    pub(super) fn parse(
+        raw: &Value,
+        pointer: &str,
+        problems: &mut Vec<FieldProblem>,
+    ) -> Option<Switches<S>> {
+        let Some(object) = raw.as_object() else {
+            problems.push(FieldProblem::new(
+                pointer,
+                "must be an object of names and true or false",
+            ));
+            return None;
+        };
+        let before = problems.len();
+        let mut switches = Switches::default();
+        for (key, value) in object {
+            let inner = format!("{pointer}/{}", escape_pointer(key));
+            match (S::parse(key), value.as_bool()) {
+                (None, _) => problems.push(FieldProblem::new(inner, S::UNKNOWN)),
+                (Some(_), None) => problems.push(FieldProblem::new(inner, "must be true or false")),
+                (Some(s), Some(on)) => switches = switches.with(s, on),
+            }
+        }
+        (problems.len() == before).then_some(switches)
+    }
+}
+
 /// A rule that turns a fact into a proposed negative-list item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NegativeRule {
@@ -22,16 +106,17 @@ pub enum NegativeRule {
     VisitOverdue,
 }
 
-impl NegativeRule {
-    pub const ALL: [NegativeRule; 5] = [
+impl Switch for NegativeRule {
+    const ALL: &'static [Self] = &[
         NegativeRule::ResidencyBelow,
         NegativeRule::SpotCheckMissed,
         NegativeRule::SpotCheckAbsent,
         NegativeRule::VerificationDenied,
         NegativeRule::VisitOverdue,
     ];
+    const UNKNOWN: &'static str = "is not a negative-list rule";
 
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             NegativeRule::ResidencyBelow => "residency_below",
             NegativeRule::SpotCheckMissed => "spot_check_missed",
@@ -40,74 +125,80 @@ impl NegativeRule {
             NegativeRule::VisitOverdue => "visit_overdue",
         }
     }
+}
+
+impl NegativeRule {
+    pub fn as_str(self) -> &'static str {
+        Switch::as_str(self)
+    }
 
     pub fn parse(raw: &str) -> Option<NegativeRule> {
-        Self::ALL.into_iter().find(|rule| rule.as_str() == raw)
-    }
-
-    fn index(self) -> usize {
-        self as usize
+        <Self as Switch>::parse(raw)
     }
 }
 
-/// Which rules propose items. One value: an override replaces the whole set, and a rule it
-/// does not name is on (so a county that switches one rule off does not silently lose others).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NegativeRules {
-    on: [bool; NegativeRule::ALL.len()],
+/// Which rules propose negative-list items (policy `negative_rules`).
+pub type NegativeRules = Switches<NegativeRule>;
+
+/// What raises an alert for a supervisor to review (policy `alerts`, docs/spot-checks.md). An
+/// alert is for review, never a penalty by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertTrigger {
+    /// A record judged outside the cadre's villages.
+    Outside,
+    /// A record from someone not assigned where they were.
+    NotAssigned,
+    /// The phone said the fix came from a mock-location provider.
+    MockLocation,
+    /// Reaching the fix needed more than the policy's speed limit.
+    ImpossibleSpeed,
+    SpotCheckAbsent,
+    SpotCheckMissed,
+    HouseholdDenied,
 }
 
-impl Default for NegativeRules {
-    fn default() -> Self {
-        NegativeRules {
-            on: [true; NegativeRule::ALL.len()],
+impl Switch for AlertTrigger {
+    const ALL: &'static [Self] = &[
+        AlertTrigger::Outside,
+        AlertTrigger::NotAssigned,
+        AlertTrigger::MockLocation,
+        AlertTrigger::ImpossibleSpeed,
+        AlertTrigger::SpotCheckAbsent,
+        AlertTrigger::SpotCheckMissed,
+        AlertTrigger::HouseholdDenied,
+    ];
+    const UNKNOWN: &'static str = "is not an alert trigger";
+
+    fn as_str(self) -> &'static str {
+        match self {
+            AlertTrigger::Outside => "outside",
+            AlertTrigger::NotAssigned => "not_assigned",
+            AlertTrigger::MockLocation => "mock_location",
+            AlertTrigger::ImpossibleSpeed => "impossible_speed",
+            AlertTrigger::SpotCheckAbsent => "spot_check_absent",
+            AlertTrigger::SpotCheckMissed => "spot_check_missed",
+            AlertTrigger::HouseholdDenied => "household_denied",
         }
     }
 }
 
-impl NegativeRules {
-    pub fn is_on(&self, rule: NegativeRule) -> bool {
-        self.on[rule.index()]
-    }
-
-    pub fn with(mut self, rule: NegativeRule, on: bool) -> Self {
-        self.on[rule.index()] = on;
-        self
-    }
-
-    pub fn to_value(&self) -> Value {
-        let map: Map<String, Value> = NegativeRule::ALL
-            .into_iter()
-            .map(|rule| (rule.as_str().to_owned(), Value::Bool(self.is_on(rule))))
-            .collect();
-        Value::Object(map)
-    }
-
-    pub(super) fn parse(
-        raw: &Value,
-        pointer: &str,
-        problems: &mut Vec<FieldProblem>,
-    ) -> Option<NegativeRules> {
-        let Some(object) = raw.as_object() else {
-            problems.push(FieldProblem::new(
-                pointer,
-                "must be an object of rule names and true or false",
-            ));
-            return None;
-        };
-        let before = problems.len();
-        let mut rules = NegativeRules::default();
-        for (key, value) in object {
-            let inner = format!("{pointer}/{}", escape_pointer(key));
-            match (NegativeRule::parse(key), value.as_bool()) {
-                (None, _) => problems.push(FieldProblem::new(inner, "is not a negative-list rule")),
-                (Some(_), None) => problems.push(FieldProblem::new(inner, "must be true or false")),
-                (Some(rule), Some(on)) => rules = rules.with(rule, on),
-            }
+impl AlertTrigger {
+    /// The alert's kind as stored and listed.
+    pub fn kind(self) -> &'static str {
+        match self {
+            AlertTrigger::Outside => "record.outside",
+            AlertTrigger::NotAssigned => "record.not_assigned",
+            AlertTrigger::MockLocation => "record.mock_location",
+            AlertTrigger::ImpossibleSpeed => "record.impossible_speed",
+            AlertTrigger::SpotCheckAbsent => "spot_check.absent",
+            AlertTrigger::SpotCheckMissed => "spot_check.missed",
+            AlertTrigger::HouseholdDenied => "household.denied",
         }
-        (problems.len() == before).then_some(rules)
     }
 }
+
+/// Which triggers raise alerts (policy `alerts`).
+pub type AlertRules = Switches<AlertTrigger>;
 
 /// A level of escalation: reached when a cadre has `at` confirmed items in the window.
 #[derive(Debug, Clone, PartialEq, Eq)]

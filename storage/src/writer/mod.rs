@@ -12,6 +12,7 @@
 //! reads; [`records`], [`roster`], [`decisions`], [`policy`] and [`pairings`] are the families of
 //! writes. Reads never go through here.
 
+mod alerts;
 mod appender;
 mod commit;
 mod decisions;
@@ -24,6 +25,7 @@ mod spot_checks;
 mod state;
 mod supervision;
 
+pub use alerts::AlertAck;
 pub use decisions::Decision;
 pub use pairings::NewPairing;
 use records::Prepared;
@@ -154,6 +156,7 @@ enum Request {
     DecideItem(Actor, Box<ItemDecisionDraft>),
     EscalationAction(Actor, EscalationActionDraft),
     PublishBulletin(Actor, Box<BulletinDraft>),
+    AckAlert(Actor, AlertAck),
 }
 
 impl Request {
@@ -398,6 +401,11 @@ impl Writer {
     ) -> StorageResult<Value> {
         self.submit_json(Request::PublishBulletin(actor, Box::new(draft)))
             .await
+    }
+
+    /// Acknowledges an open alert within the actor's scope.
+    pub async fn ack_alert(&self, actor: Actor, ack: AlertAck) -> StorageResult<Value> {
+        self.submit_json(Request::AckAlert(actor, ack)).await
     }
 
     async fn submit_json(&self, request: Request) -> StorageResult<Value> {

@@ -7,14 +7,15 @@ use super::rows::{BindingRow, ReturnRow};
 use super::state::{JudgeState, KnownFix, KnownRecord, Learned};
 use super::Actor;
 use crate::error::{StorageError, StorageResult};
-use crate::models::{DutyRow, FixRow, FlagRow, NoteRow, RecordRow, RequestRow, VisitRow};
+use crate::models::{AlertRow, DutyRow, FixRow, FlagRow, NoteRow, RecordRow, RequestRow, VisitRow};
 use crate::stored::record_answer;
 use fieldtrail_domain::canonical::{payload_hash, to_canonical_bytes, unix_micros};
 use fieldtrail_domain::flags::{flags as flag_rules, judge_household, FlagInputs};
+use fieldtrail_domain::geo::GeoVerdict;
 use fieldtrail_domain::person::{PersonId, Role};
-use fieldtrail_domain::policy::EffectivePolicy;
+use fieldtrail_domain::policy::{AlertTrigger, EffectivePolicy};
 use fieldtrail_domain::record::{
-    roster_only, RecordBody, RecordKind, RecordSubmission, RosterVerdict, Verdict,
+    roster_only, Flag, RecordBody, RecordKind, RecordSubmission, RosterVerdict, Verdict,
 };
 use fieldtrail_domain::roster::{county_date, format_date};
 use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitPath};
@@ -191,6 +192,29 @@ pub(crate) fn append_record(
         .unit_code
         .clone()
         .or_else(|| verdict.actual_unit_code.clone());
+    // The alerts the record raises (policy `alerts`), prepared before their parts move into
+    // the entry; rare, so nothing is cloned for the common record.
+    let alerts: Vec<(AlertTrigger, AlertParts)> = if staff_record {
+        Vec::new()
+    } else {
+        alert_triggers(&verdict, &flags)
+            .into_iter()
+            .filter(|trigger| policy.policy.alerts.is_on(*trigger))
+            .map(|trigger| {
+                // Scoped by the village the record was judged in (else the cadre's home unit),
+                // so that village's supervisors see it.
+                let path = unit
+                    .as_deref()
+                    .and_then(|code| state.unit(code))
+                    .map_or(&person.unit_path, |u| &u.path);
+                let detail = json!({"kind": submission.kind.as_str(), "verdict": verdict_value});
+                (
+                    trigger,
+                    (unit.clone(), path.as_str().to_owned(), detail.to_string()),
+                )
+            })
+            .collect()
+    };
     let appended = ledger.append(EntryDraft {
         kind: submission.kind.as_str(),
         actor: Some(me.clone()),
@@ -234,6 +258,20 @@ pub(crate) fn append_record(
         roster: verdict.roster.as_str().to_owned(),
         refers_to: submission.refers_to().map(|id| id.to_string()),
     });
+    for (trigger, (unit_code, path, detail)) in alerts {
+        rows.alerts.push(AlertRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            seq: appended.seq,
+            kind: trigger.kind().to_owned(),
+            unit_code,
+            unit_path: path,
+            person_id: Some(me.clone()),
+            source_id: record_id.clone(),
+            status: "open".to_owned(),
+            created_at: unix_micros(ledger.now),
+            detail,
+        });
+    }
     if !flag_names.is_empty() {
         rows.flags.push(FlagRow {
             seq: appended.seq,
@@ -605,4 +643,27 @@ fn check_duty(
         actual_unit_code: None,
         distance_to_boundary_m: None,
     })
+}
+
+/// An alert's unit code, unit path and detail, before its record's seq is known.
+type AlertParts = (Option<String>, String, String);
+
+/// What in a cadre's record raises an alert, before the policy says which do (docs/alerts):
+/// judged outside their villages, sent where they are not assigned, a mock location, an
+/// impossible speed.
+fn alert_triggers(verdict: &Verdict, flags: &[Flag]) -> Vec<AlertTrigger> {
+    let mut triggers = Vec::new();
+    if verdict.geo == Some(GeoVerdict::Outside) {
+        triggers.push(AlertTrigger::Outside);
+    }
+    if verdict.roster == RosterVerdict::NotAssigned {
+        triggers.push(AlertTrigger::NotAssigned);
+    }
+    if flags.contains(&Flag::MockLocation) {
+        triggers.push(AlertTrigger::MockLocation);
+    }
+    if flags.contains(&Flag::ImpossibleSpeed) {
+        triggers.push(AlertTrigger::ImpossibleSpeed);
+    }
+    triggers
 }

@@ -195,6 +195,26 @@ impl BulkRow for VisitRow {
     }
 }
 
+impl BulkRow for AlertRow {
+    const TABLE: &'static str = "alerts";
+    const COLUMNS: &'static str =
+        "id, seq, kind, unit_code, unit_path, person_id, source_id, status, created_at, detail";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        values!(out;
+            Text => &self.id,
+            BigInt => &self.seq,
+            Text => &self.kind,
+            Nullable<Text> => &self.unit_code,
+            Text => &self.unit_path,
+            Nullable<Text> => &self.person_id,
+            Text => &self.source_id,
+            Text => &self.status,
+            BigInt => &self.created_at,
+            Text => &self.detail,
+        )
+    }
+}
+
 impl BulkRow for FlagRow {
     const TABLE: &'static str = "record_flags";
     const COLUMNS: &'static str = "seq, person_id, captured_at, flags";
@@ -456,6 +476,19 @@ pg_columns!(FlagRow, FlagColumns, "record_flags", [
     flags: Text,
 ]);
 
+pg_columns!(AlertRow, AlertColumns, "alerts", [
+    id: Text,
+    seq: BigInt,
+    kind: Text,
+    unit_code: Nullable<Text>,
+    unit_path: Text,
+    person_id: Nullable<Text>,
+    source_id: Text,
+    status: Text,
+    created_at: BigInt,
+    detail: Text,
+]);
+
 /// On PostgreSQL, all of a group's inserts as one statement: each table's `INSERT … SELECT *
 /// FROM unnest(…)` a data-modifying `WITH` part, the last one the statement's own. One round
 /// trip for the whole group instead of one per table, and one prepared statement whatever the
@@ -470,6 +503,7 @@ struct PgGroupInsert<'a> {
     requests: RequestColumns<'a>,
     duties: DutyColumns<'a>,
     flags: FlagColumns<'a>,
+    alerts: AlertColumns<'a>,
     visits: VisitColumns<'a>,
 }
 
@@ -485,6 +519,7 @@ impl<'a> PgGroupInsert<'a> {
             requests: RequestColumns::of(&rows.requests),
             duties: DutyColumns::of(&rows.duties),
             flags: FlagColumns::of(&rows.flags),
+            alerts: AlertColumns::of(&rows.alerts),
             visits: VisitColumns::of(&rows.visits),
         }
     }
@@ -497,7 +532,7 @@ impl QueryId for PgGroupInsert<'_> {
 
 impl QueryFragment<diesel::pg::Pg> for PgGroupInsert<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        let parts: [&dyn QueryFragment<diesel::pg::Pg>; 9] = [
+        let parts: [&dyn QueryFragment<diesel::pg::Pg>; 10] = [
             &self.ledger,
             &self.payloads,
             &self.nodes,
@@ -507,6 +542,7 @@ impl QueryFragment<diesel::pg::Pg> for PgGroupInsert<'_> {
             &self.requests,
             &self.duties,
             &self.flags,
+            &self.alerts,
         ];
         for (i, part) in parts.into_iter().enumerate() {
             out.push_sql(if i == 0 { "WITH " } else { ", " });
@@ -540,6 +576,8 @@ pub(crate) struct GroupRows {
     pub duties: Vec<DutyRow>,
     pub visits: Vec<VisitRow>,
     pub flags: Vec<FlagRow>,
+    /// Alerts the group's records raise, in the same transaction as the records.
+    pub alerts: Vec<AlertRow>,
     pub notes: Vec<NoteRow>,
     pub returns: Vec<ReturnRow>,
 }
@@ -579,6 +617,7 @@ impl GroupRows {
                 insert_all(lite, &self.duties)?;
                 insert_all(lite, &self.visits)?;
                 insert_all(lite, &self.flags)?;
+                insert_all(lite, &self.alerts)?;
                 insert_all(lite, &self.notes)?;
             }
         }
@@ -601,6 +640,7 @@ impl GroupRows {
         self.duties.clear();
         self.visits.clear();
         self.flags.clear();
+        self.alerts.clear();
         self.notes.clear();
         self.returns.clear();
     }

@@ -1,6 +1,7 @@
 //! All black-box tests compile into this one binary; each module is one area of the API.
 #![allow(clippy::unwrap_used)]
 
+mod alerts;
 mod attachments;
 mod auth;
 mod batch;

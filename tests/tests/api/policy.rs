@@ -10,7 +10,7 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -25,6 +25,7 @@ const KEYS: [&str; 14] = [
     "night_window",
     "negative_rules",
     "escalation",
+    "alerts",
 ];
 
 fn ledger_size(app: &TestApp) -> i64 {
@@ -114,6 +115,19 @@ fn assert_defaults(policy: &Value, skip: &[&str]) {
                    "verification_denied": true, "visit_overdue": true}),
             "{policy}"
         );
+    }
+    if !skip.contains(&"alerts") {
+        for trigger in [
+            "outside",
+            "not_assigned",
+            "mock_location",
+            "impossible_speed",
+            "spot_check_absent",
+            "spot_check_missed",
+            "household_denied",
+        ] {
+            assert_eq!(policy["alerts"][trigger], true, "{policy}");
+        }
     }
     if !skip.contains(&"escalation") {
         assert_eq!(
@@ -442,11 +456,22 @@ fn out_of_range_settings_are_refused(backend: Backend) {
             "spot_check_absent": true, "verification_denied": true, "visit_overdue": false},
         "escalation": {"window_days": 3_650, "levels": [{"at": 1, "name": "谈心谈话"},
             {"at": 1_000, "name": "x"}]},
+        "alerts": {"outside": false, "not_assigned": true, "mock_location": true,
+            "impossible_speed": false, "spot_check_absent": true, "spot_check_missed": true,
+            "household_denied": true},
     });
     put_policy(&app, &admin, VILLAGE_A, &edges);
     let view = get_policy(&app, &admin, VILLAGE_A);
     for key in KEYS {
-        if ["residency", "night_window", "negative_rules", "escalation"].contains(&key) {
+        if [
+            "residency",
+            "night_window",
+            "negative_rules",
+            "escalation",
+            "alerts",
+        ]
+        .contains(&key)
+        {
             assert_eq!(view["sources"][key], VILLAGE_A, "{key}");
             assert_eq!(view["own"][key], edges[key], "{key}");
             continue;

@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use fieldtrail_domain::canonical::{format_utc_micros, from_unix_micros, unix_micros};
 use fieldtrail_domain::geo::GeoVerdict;
 use fieldtrail_domain::person::PersonId;
+use fieldtrail_domain::policy::AlertTrigger;
 use fieldtrail_domain::record::{roster_only, Fix, Flag};
 use fieldtrail_domain::roster::{county_date, format_date};
 use fieldtrail_domain::spotcheck::{challenge_outcome, AnswerFacts, Method, Outcome};
@@ -351,11 +352,17 @@ fn alert_for(
         Some(unit) => unit.path.clone(),
         None => state.person(person)?.unit_path.clone(),
     };
-    let kind = match outcome {
-        Outcome::Missed => "spot_check.missed",
-        _ => "spot_check.absent",
+    let trigger = match outcome {
+        Outcome::Missed => AlertTrigger::SpotCheckMissed,
+        _ => AlertTrigger::SpotCheckAbsent,
     };
-    Some((kind, path))
+    // Which results raise alerts is the unit's policy (`alerts`).
+    state
+        .policy_at(&path)
+        .policy
+        .alerts
+        .is_on(trigger)
+        .then(|| (trigger.kind(), path))
 }
 
 /// Whether approved leave (not yet returned from) or an approved trip covers the day.

@@ -136,7 +136,13 @@ pub(crate) fn verify_household(
                 "position": request.fix.to_value(),
                 "draw_id": request.draw_id.map(|d| d.to_string()),
             }),
-            alert: denied.then(|| ("household.denied", unit.path.clone())),
+            alert: (denied
+                && state
+                    .policy_at(&unit.path)
+                    .policy
+                    .alerts
+                    .is_on(fieldtrail_domain::policy::AlertTrigger::HouseholdDenied))
+            .then(|| ("household.denied", unit.path.clone())),
         },
         &mut learned,
     )?;
