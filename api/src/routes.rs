@@ -5,8 +5,8 @@ use crate::attachments::MAX_ATTACHMENT_BYTES;
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use crate::handlers::{
-    alerts, assignments, attachments, auth, challenges, decisions, health, households, ledger,
-    pairings, people, records, spot_checks, supervision, units,
+    alerts, assignments, attachments, auth, challenges, decisions, exports, health, households,
+    ledger, pairings, people, records, spot_checks, supervision, units,
 };
 
 /// A batch of 500 records, each up to a 10,000-character log, fits.
@@ -148,6 +148,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
         "/v1/people/{id}/presence",
         body,
         people::presence,
+    );
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/records/export",
+        body,
+        exports::export,
     );
     r.add(
         Method::GET,

@@ -4,6 +4,7 @@
 mod clock;
 mod db;
 mod error;
+pub mod exports;
 pub mod integrity;
 pub mod merkle;
 pub mod models;

@@ -360,3 +360,5 @@ diesel::table! {
 }
 diesel::allow_tables_to_appear_in_same_query!(notes, ledger_payloads);
 diesel::allow_tables_to_appear_in_same_query!(bulletins, ledger_payloads);
+diesel::allow_tables_to_appear_in_same_query!(ledger, fixes);
+diesel::allow_tables_to_appear_in_same_query!(people, fixes);

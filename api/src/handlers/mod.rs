@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod auth;
 pub mod challenges;
 pub mod decisions;
+pub mod exports;
 pub mod health;
 pub mod households;
 pub mod ledger;

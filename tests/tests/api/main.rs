@@ -9,6 +9,7 @@ mod check_store;
 mod checkin;
 mod crs;
 mod decisions;
+mod exports;
 mod flags;
 mod health;
 mod kinds;
