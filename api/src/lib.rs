@@ -2,6 +2,7 @@
 //! what the `fieldtrail` binary needs to start it.
 
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod check_store;

@@ -5,8 +5,8 @@ use crate::attachments::MAX_ATTACHMENT_BYTES;
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use crate::handlers::{
-    alerts, assignments, attachments, auth, challenges, decisions, exports, health, households,
-    ledger, pairings, people, records, spot_checks, supervision, units,
+    alerts, assignments, attachments, audits, auth, challenges, decisions, exports, health,
+    households, ledger, pairings, people, records, spot_checks, supervision, units,
 };
 
 /// A batch of 500 records, each up to a 10,000-character log, fits.
@@ -266,6 +266,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
         spot_checks::verify_household,
     );
     r.add(Method::GET, "/v1/me/challenges", body, challenges::mine);
+    r.add(Method::GET, "/v1/me/readers", body, audits::my_readers);
+    r.add(Method::GET, "/v1/audit/reads", body, audits::reads);
     r.add(
         Method::POST,
         "/v1/challenges/{id}/responses",

@@ -301,9 +301,10 @@ mod tests {
         )
         .unwrap();
         if let DbConnection::Sqlite(inner) = &mut conn {
-            // Back before the spot-checks migration (through the alert acks and supervision
-            // ones): its visits come from the household visits stored before, and the
-            // supervision migration's flags and notes from what was.
+            // Back before the spot-checks migration (through the read audits, alert acks and
+            // supervision ones): its visits come from the household visits stored before, and
+            // the supervision migration's flags and notes from what was.
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
@@ -367,6 +368,7 @@ mod tests {
             let DbConnection::Postgres(inner) = &mut conn else {
                 unreachable!("a postgres:// URL")
             };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();

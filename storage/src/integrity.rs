@@ -330,11 +330,12 @@ fn fixes_have_records(conn: &mut DbConnection) -> StorageResult<Check> {
 }
 
 /// The supervision projections (docs/supervision.md) and the entry kind each row stands for;
-/// `None`: a record's row (flags, alerts), whose entry is any record kind.
-const SUPERVISION_TABLES: [(&str, Option<&str>); 6] = [
+/// `None`: a record's row (flags), whose records row must be there; `Some("")`: an entry of any
+/// kind (an alert names the entry of the record or result that raised it).
+const SUPERVISION_TABLES: [(&str, Option<&str>); 7] = [
     ("record_flags", None),
-    // An alert is written with the record (or spot-check result) that raised it.
-    ("alerts", None),
+    ("alerts", Some("")),
+    ("read_audits", Some("read.audit")),
     ("notes", Some("note")),
     ("negative_decisions", Some("negative_item.decision")),
     ("escalation_actions", Some("escalation.action")),
@@ -355,6 +356,7 @@ fn supervision_rows(conn: &mut DbConnection) -> StorageResult<Check> {
     for (table, kind) in SUPERVISION_TABLES {
         // Table names and kinds are the constants above, never input.
         let condition = match kind {
+            Some("") => "l.seq IS NULL".to_owned(),
             Some(kind) => format!("l.seq IS NULL OR l.kind <> '{kind}'"),
             None => "r.seq IS NULL".to_owned(),
         };

@@ -414,3 +414,71 @@ pub fn policy_view(conn: &mut DbConnection, code: &str) -> StorageResult<Option<
         own_seq,
     )))
 }
+
+/// The policy in force now at the unit with this stored path.
+pub fn policy_at_path(
+    conn: &mut DbConnection,
+    path: &str,
+) -> StorageResult<fieldtrail_domain::policy::Policy> {
+    let codes: Vec<String> = path_codes(path).map(str::to_owned).collect();
+    let (cache, _) = load_policies_of(conn, &codes)?;
+    Ok(crate::policies::resolve_path(&cache, path).policy)
+}
+
+/// Audited reads, newest first: of one person's data and/or by one reader, in `[from, to)`.
+pub fn read_audits(
+    conn: &mut DbConnection,
+    person: Option<&str>,
+    actor: Option<&str>,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: i64,
+) -> StorageResult<Vec<Value>> {
+    let mut query = read_audits::table.into_boxed();
+    if let Some(person) = person {
+        query = query.filter(read_audits::person_id.eq(person.to_owned()));
+    }
+    if let Some(actor) = actor {
+        query = query.filter(read_audits::actor_id.eq(actor.to_owned()));
+    }
+    if let Some(from) = from {
+        query = query.filter(read_audits::read_at.ge(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(read_audits::read_at.lt(to));
+    }
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<Row> = query
+        .order(read_audits::seq.desc())
+        .limit(limit)
+        .select((
+            read_audits::seq,
+            read_audits::actor_id,
+            read_audits::actor_role,
+            read_audits::person_id,
+            read_audits::unit_code,
+            read_audits::what,
+            read_audits::reason,
+            read_audits::read_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, actor, role, person, unit, what, reason, at)| {
+            json!({
+                "seq": seq, "actor_id": actor, "actor_role": role, "person_id": person,
+                "unit_code": unit, "what": what, "reason": reason,
+                "read_at": crate::stored::instant(at),
+            })
+        })
+        .collect())
+}

@@ -362,3 +362,16 @@ diesel::allow_tables_to_appear_in_same_query!(notes, ledger_payloads);
 diesel::allow_tables_to_appear_in_same_query!(bulletins, ledger_payloads);
 diesel::allow_tables_to_appear_in_same_query!(ledger, fixes);
 diesel::allow_tables_to_appear_in_same_query!(people, fixes);
+
+diesel::table! {
+    read_audits (seq) {
+        seq -> BigInt,
+        actor_id -> Text,
+        actor_role -> Text,
+        person_id -> Nullable<Text>,
+        unit_code -> Nullable<Text>,
+        what -> Text,
+        reason -> Nullable<Text>,
+        read_at -> BigInt,
+    }
+}

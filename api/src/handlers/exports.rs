@@ -139,6 +139,7 @@ impl futures_core::Stream for Pages {
 pub async fn export(
     state: web::Data<AppState>,
     principal: Principal,
+    req: actix_web::HttpRequest,
     code: web::Path<String>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -174,6 +175,18 @@ pub async fn export(
         return Err(ApiError::Internal("parsed format missing".into()));
     };
     let unit = readable_unit(&state, &principal, &code).await?;
+    crate::audit::audit_read(
+        &state,
+        &principal,
+        &req,
+        crate::audit::Subject {
+            person: None,
+            unit_code: Some(&unit.code),
+            path: &unit.path,
+            what: "export",
+        },
+    )
+    .await?;
     let filter = ExportFilter {
         path: unit.path.clone(),
         start: from.map(day_start_micros),

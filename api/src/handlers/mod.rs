@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod assignments;
 pub mod attachments;
+pub mod audits;
 pub mod auth;
 pub mod challenges;
 pub mod decisions;

@@ -93,6 +93,28 @@ pub async fn visible_person(
     }
 }
 
+/// Puts a staff member's read of a person's data on record (docs/privacy.md).
+pub async fn audit_person(
+    state: &AppState,
+    principal: &Principal,
+    req: &actix_web::HttpRequest,
+    person: &PersonRow,
+    what: &'static str,
+) -> Result<(), ApiError> {
+    crate::audit::audit_read(
+        state,
+        principal,
+        req,
+        crate::audit::Subject {
+            person: Some(&person.id),
+            unit_code: person.unit_code.as_deref(),
+            path: &person.unit_path,
+            what,
+        },
+    )
+    .await
+}
+
 pub fn may_see_person(principal: &Principal, person: PersonId, unit_path: &str) -> bool {
     principal.id == person
         || (principal.role != Role::Cadre
@@ -202,11 +224,13 @@ fn parse_filter(query: RecordQuery) -> Result<RecordFilter, ApiError> {
 pub async fn records(
     state: web::Data<AppState>,
     principal: Principal,
+    req: actix_web::HttpRequest,
     id: web::Path<String>,
     query: web::Query<RecordQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = parse_filter(query.into_inner())?;
     let row = visible_person(&state, &principal, &id).await?;
+    audit_person(&state, &principal, &req, &row, "records").await?;
     let (items, next) = read(&state.db, move |conn| {
         fieldtrail_storage::reads::records_of(conn, &row.id, &filter)
     })
@@ -242,6 +266,7 @@ pub struct PresenceQuery {
 pub async fn presence(
     state: web::Data<AppState>,
     principal: Principal,
+    req: actix_web::HttpRequest,
     id: web::Path<String>,
     query: web::Query<PresenceQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -272,6 +297,7 @@ pub async fn presence(
         return Err(ApiError::Internal("parsed fields missing".into()));
     };
     let row = visible_person(&state, &principal, &id).await?;
+    audit_person(&state, &principal, &req, &row, "presence").await?;
     let person_id = row.id.clone();
     let (days, results) = read(&state.db, move |conn| {
         fieldtrail_storage::reads::presence(conn, &person_id, from, to)

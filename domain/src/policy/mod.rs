@@ -15,7 +15,7 @@ use crate::geo::ToleranceMeters;
 pub const DEFAULT_ACCURACY_LIMIT_M: f64 = 500.0;
 
 /// Every top-level setting, in the order the docs list them; `sources` has exactly these keys.
-pub const POLICY_KEYS: [&str; 15] = [
+pub const POLICY_KEYS: [&str; 16] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -31,6 +31,7 @@ pub const POLICY_KEYS: [&str; 15] = [
     "negative_rules",
     "escalation",
     "alerts",
+    "read_reason_required",
 ];
 
 mod supervision;
@@ -61,6 +62,7 @@ pub struct PolicyOverrides {
     pub negative_rules: Option<NegativeRules>,
     pub escalation: Option<Escalation>,
     pub alerts: Option<AlertRules>,
+    pub read_reason_required: Option<bool>,
 }
 
 impl PolicyOverrides {
@@ -122,6 +124,10 @@ impl PolicyOverrides {
                 "negative_rules" => out.negative_rules = NegativeRules::parse(raw, &pointer, p),
                 "escalation" => out.escalation = Escalation::parse(raw, &pointer, p),
                 "alerts" => out.alerts = AlertRules::parse(raw, &pointer, p),
+                "read_reason_required" => match raw.as_bool() {
+                    Some(required) => out.read_reason_required = Some(required),
+                    None => p.push(FieldProblem::new(pointer, "must be true or false")),
+                },
                 _ => problems.push(FieldProblem::new(pointer, "is not a policy setting")),
             }
         }
@@ -177,6 +183,10 @@ impl PolicyOverrides {
             self.escalation.as_ref().map(Escalation::to_value),
         );
         put("alerts", self.alerts.map(|a| a.to_value()));
+        put(
+            "read_reason_required",
+            self.read_reason_required.map(Value::from),
+        );
         Value::Object(map)
     }
 }
@@ -202,6 +212,8 @@ pub struct Policy {
     pub negative_rules: NegativeRules,
     pub escalation: Escalation,
     pub alerts: AlertRules,
+    /// Inspectors must say why they read a person's whereabouts (an `X-Reason` header).
+    pub read_reason_required: bool,
 }
 
 impl Default for Policy {
@@ -227,6 +239,7 @@ impl Default for Policy {
             negative_rules: NegativeRules::default(),
             escalation: Escalation::default(),
             alerts: AlertRules::default(),
+            read_reason_required: false,
         }
     }
 }
@@ -250,6 +263,7 @@ impl Policy {
             "negative_rules": self.negative_rules.to_value(),
             "escalation": self.escalation.to_value(),
             "alerts": self.alerts.to_value(),
+            "read_reason_required": self.read_reason_required,
         })
     }
 }
@@ -350,6 +364,10 @@ pub fn resolve(chain: &[(&str, &PolicyOverrides)]) -> EffectivePolicy {
         if let Some(value) = own.alerts {
             policy.alerts = value;
             set("alerts");
+        }
+        if let Some(value) = own.read_reason_required {
+            policy.read_reason_required = value;
+            set("read_reason_required");
         }
     }
     EffectivePolicy { policy, sources }
@@ -566,6 +584,7 @@ mod tests {
             }),
             negative_rules: Some(NegativeRules::default().with(NegativeRule::VisitOverdue, false)),
             alerts: Some(AlertRules::default().with(AlertTrigger::Outside, false)),
+            read_reason_required: Some(true),
             escalation: Some(Escalation {
                 window_days: 90,
                 levels: vec![EscalationLevel {
@@ -617,6 +636,7 @@ mod tests {
                 "alerts": {"outside": true, "not_assigned": true, "mock_location": true,
                     "impossible_speed": true, "spot_check_absent": true, "spot_check_missed": true,
                     "household_denied": true},
+                "read_reason_required": false,
             })
         );
     }

@@ -19,7 +19,7 @@ use super::appender::LedgerAppender;
 use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
 use super::state::{JudgeState, Learned};
-use super::{alerts, decisions, pairings, policy, roster, spot_checks, supervision};
+use super::{alerts, audits, decisions, pairings, policy, roster, spot_checks, supervision};
 use super::{Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
 use crate::clock::Clock;
 use crate::db::{establish, DbConnection};
@@ -454,6 +454,10 @@ impl WriterThread {
             }),
             Request::PublishBulletin(actor, draft) => self.admin(now, |conn, ledger, _, _| {
                 let (view, learned) = supervision::publish_bulletin(conn, ledger, actor, draft)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::AuditRead(actor, read) => self.admin(now, |conn, ledger, _, _| {
+                let (view, learned) = audits::audit(conn, ledger, actor, read)?;
                 Ok((Outcome::Json(view), learned))
             }),
             Request::AckAlert(actor, ack) => self.admin(now, |conn, ledger, _, _| {

@@ -14,6 +14,7 @@
 
 mod alerts;
 mod appender;
+mod audits;
 mod commit;
 mod decisions;
 mod pairings;
@@ -26,6 +27,7 @@ mod state;
 mod supervision;
 
 pub use alerts::AlertAck;
+pub use audits::ReadAudit;
 pub use decisions::Decision;
 pub use pairings::NewPairing;
 use records::Prepared;
@@ -157,6 +159,7 @@ enum Request {
     EscalationAction(Actor, EscalationActionDraft),
     PublishBulletin(Actor, Box<BulletinDraft>),
     AckAlert(Actor, AlertAck),
+    AuditRead(Actor, ReadAudit),
 }
 
 impl Request {
@@ -406,6 +409,11 @@ impl Writer {
     /// Acknowledges an open alert within the actor's scope.
     pub async fn ack_alert(&self, actor: Actor, ack: AlertAck) -> StorageResult<Value> {
         self.submit_json(Request::AckAlert(actor, ack)).await
+    }
+
+    /// Puts a read on record; answers once it is committed.
+    pub async fn audit_read(&self, actor: Actor, read: ReadAudit) -> StorageResult<Value> {
+        self.submit_json(Request::AuditRead(actor, read)).await
     }
 
     async fn submit_json(&self, request: Request) -> StorageResult<Value> {

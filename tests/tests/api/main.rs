@@ -3,6 +3,7 @@
 
 mod alerts;
 mod attachments;
+mod audits;
 mod auth;
 mod batch;
 mod check_store;

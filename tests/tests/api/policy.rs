@@ -10,7 +10,7 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -26,6 +26,7 @@ const KEYS: [&str; 15] = [
     "negative_rules",
     "escalation",
     "alerts",
+    "read_reason_required",
 ];
 
 fn ledger_size(app: &TestApp) -> i64 {
@@ -128,6 +129,9 @@ fn assert_defaults(policy: &Value, skip: &[&str]) {
         ] {
             assert_eq!(policy["alerts"][trigger], true, "{policy}");
         }
+    }
+    if !skip.contains(&"read_reason_required") {
+        assert_eq!(policy["read_reason_required"], false, "{policy}");
     }
     if !skip.contains(&"escalation") {
         assert_eq!(
@@ -459,6 +463,7 @@ fn out_of_range_settings_are_refused(backend: Backend) {
         "alerts": {"outside": false, "not_assigned": true, "mock_location": true,
             "impossible_speed": false, "spot_check_absent": true, "spot_check_missed": true,
             "household_denied": true},
+        "read_reason_required": true,
     });
     put_policy(&app, &admin, VILLAGE_A, &edges);
     let view = get_policy(&app, &admin, VILLAGE_A);
@@ -469,6 +474,7 @@ fn out_of_range_settings_are_refused(backend: Backend) {
             "negative_rules",
             "escalation",
             "alerts",
+            "read_reason_required",
         ]
         .contains(&key)
         {

@@ -27,6 +27,7 @@ pub struct ArchiveQuery {
 pub async fn archive(
     state: web::Data<AppState>,
     principal: Principal,
+    req: actix_web::HttpRequest,
     id: web::Path<String>,
     query: web::Query<ArchiveQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -69,6 +70,7 @@ pub async fn archive(
     }
     problems.finish()?;
     let person = visible_person(&state, &principal, &id).await?;
+    crate::handlers::people::audit_person(&state, &principal, &req, &person, "archive").await?;
     let answer = read(&state.db, move |conn| {
         fieldtrail_storage::supervision::archive::archive(conn, person, &months, today)
     })

@@ -19,6 +19,7 @@ pub struct ComplianceQuery {
 pub async fn compliance(
     state: web::Data<AppState>,
     principal: Principal,
+    req: actix_web::HttpRequest,
     code: web::Path<String>,
     query: web::Query<ComplianceQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -35,6 +36,18 @@ pub async fn compliance(
         return Err(ApiError::Internal("parsed period missing".into()));
     };
     let unit = readable_unit(&state, &principal, &code).await?;
+    crate::audit::audit_read(
+        &state,
+        &principal,
+        &req,
+        crate::audit::Subject {
+            person: None,
+            unit_code: Some(&unit.code),
+            path: &unit.path,
+            what: "compliance",
+        },
+    )
+    .await?;
     let today = today(&state);
     let answer = read(&state.db, move |conn| {
         fieldtrail_storage::supervision::compliance::compliance(conn, &unit, period, today)
