@@ -298,6 +298,16 @@ impl TestApp {
         resp.body["entries"][0].clone()
     }
 
+    /// The header of the ledger entry at `seq`, decoded (`{kind, actor, unit, verdicts, …}`).
+    pub fn entry_header(&self, token: &str, seq: i64) -> Value {
+        use base64::Engine;
+        let entry = self.ledger_entry(token, seq);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(entry["body"].as_str().expect("an entry body"))
+            .expect("base64");
+        serde_json::from_slice(&bytes).expect("a JSON header")
+    }
+
     /// Uploads the bytes as a photo (POST /v1/attachments); the response.
     pub fn upload(&self, token: &str, content_type: &str, bytes: &[u8]) -> Resp {
         self.post_bytes("/v1/attachments", Some(token), content_type, bytes)

@@ -74,21 +74,13 @@ pub async fn ack(
     use fieldtrail_domain::person::Role;
     principal.require_role(&[Role::Supervisor, Role::Admin])?;
     let mut problems = Problems::new();
-    let note = match body.note.as_ref().and_then(serde_json::Value::as_str) {
-        Some(text) => problems
-            .check(
-                "/note",
-                fieldtrail_domain::record::Text::parse(text, 1, 2_000),
-            )
-            .map(|t| t.as_str().to_owned()),
-        None => {
-            problems.push(
-                "/note",
-                "is required: 1 to 2000 characters on what was looked at",
-            );
-            None
-        }
-    };
+    let note = crate::handlers::required_text(
+        &mut problems,
+        "/note",
+        body.note.as_ref(),
+        (1, 2_000),
+        "on what was looked at",
+    );
     problems.finish()?;
     let Some(note) = note else {
         return Err(ApiError::Internal("parsed note missing".into()));

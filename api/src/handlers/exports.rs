@@ -61,8 +61,7 @@ impl Format {
     fn head(self) -> Vec<u8> {
         match self {
             Format::Csv => {
-                // UTF-8 with a BOM, so Excel and WPS read it as UTF-8.
-                let mut out = Vec::from("\u{feff}".as_bytes());
+                let mut out = Vec::from(crate::handlers::csv_text::BOM.as_bytes());
                 out.extend(csv_line(
                     CSV_HEADER.iter().map(|h| (*h).to_owned()).collect(),
                 ));
@@ -115,9 +114,7 @@ impl Format {
 }
 
 fn csv_line(fields: Vec<String>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut writer = crate::handlers::csv_text::writer(Vec::new());
     // Writing to memory cannot fail; a failure would leave the line out, never a half line.
     if writer.write_record(&fields).is_err() {
         return Vec::new();

@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod audits;
 pub mod auth;
 pub mod challenges;
+pub mod csv_text;
 pub mod decisions;
 pub mod exports;
 pub mod health;
@@ -33,6 +34,54 @@ where
         query(&mut conn)
     })
     .await??)
+}
+
+/// The unit with this code, if the caller's scope holds it: 404 when unknown, 403 outside.
+pub(crate) async fn unit_in_scope(
+    state: &crate::state::AppState,
+    principal: &crate::auth::Principal,
+    code: &str,
+) -> Result<fieldtrail_storage::models::UnitRow, ApiError> {
+    let wanted = code.to_owned();
+    let row = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::unit(conn, &wanted)
+    })
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no unit {code}")))?;
+    let path = fieldtrail_domain::unit::UnitPath::from_stored(row.path.clone());
+    if principal.reaches(&path) {
+        Ok(row)
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "unit {code} is outside your scope"
+        )))
+    }
+}
+
+/// A required text field of `min` to `max` characters; `what` tells a client what belongs in it
+/// when it is missing.
+pub fn required_text(
+    problems: &mut fieldtrail_domain::error::Problems,
+    pointer: &str,
+    raw: Option<&serde_json::Value>,
+    (min, max): (usize, usize),
+    what: &str,
+) -> Option<String> {
+    match raw.and_then(serde_json::Value::as_str) {
+        Some(text) => problems
+            .check(
+                pointer,
+                fieldtrail_domain::record::Text::parse(text, min, max),
+            )
+            .map(|t| t.as_str().to_owned()),
+        None => {
+            problems.push(
+                pointer,
+                format!("is required: {min} to {max} characters {what}"),
+            );
+            None
+        }
+    }
 }
 
 /// Parses a position, naming `…/lon` or `…/lat` in the problem rather than the whole object.

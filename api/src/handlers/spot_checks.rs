@@ -156,21 +156,11 @@ pub(crate) async fn scope_path(
     principal: &Principal,
     unit: Option<String>,
 ) -> Result<String, ApiError> {
-    let Some(code) = unit else {
-        return Ok(principal.scope.as_str().to_owned());
-    };
-    let wanted = code.clone();
-    let row = read(&state.db, move |conn| {
-        fieldtrail_storage::reads::unit(conn, &wanted)
-    })
-    .await?
-    .ok_or_else(|| ApiError::NotFound(format!("no unit {code}")))?;
-    if principal.reaches(&UnitPath::from_stored(row.path.clone())) {
-        Ok(row.path)
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "unit {code} is outside your scope"
-        )))
+    match unit {
+        None => Ok(principal.scope.as_str().to_owned()),
+        Some(code) => Ok(crate::handlers::unit_in_scope(state, principal, &code)
+            .await?
+            .path),
     }
 }
 

@@ -9,13 +9,9 @@ use fieldtrail_tests::{Backend, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
+/// A check-in at a position, 12.5 m accuracy, captured `at`.
 fn fix(lon: f64, lat: f64, at: OffsetDateTime) -> Value {
-    record(
-        "check_in",
-        json!({"captured_at": rfc3339(at),
-               "position": {"lon": lon, "lat": lat, "accuracy_m": 12.5},
-               "device_id": "test-phone-1"}),
-    )
+    check_in_at(lon, lat, 12.5, &rfc3339(at))
 }
 
 /// A county with two cadres' records: (app, admin, supervisor of A, the records as answered).

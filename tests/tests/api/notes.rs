@@ -85,14 +85,7 @@ fn supervisors_write_notes_about_cadres_in_their_units(backend: Backend) {
     assert_eq!(view["text"], "约谈记录：驻村天数不足");
     assert_eq!(view["attachments"], json!([photo.body["sha256"]]));
     // The header commits to the photo, as for any record.
-    let entry = app.ledger_entry(&admin, resp.body["seq"].as_i64().unwrap());
-    let header: Value = {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(entry["body"].as_str().unwrap())
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    };
+    let header = app.entry_header(&admin, resp.body["seq"].as_i64().unwrap());
     assert_eq!(header["kind"], "note");
     assert_eq!(
         header["verdicts"]["attachments"],

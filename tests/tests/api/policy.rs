@@ -2,8 +2,6 @@
 //! the tree with the source of every value, ledger entries, range checks, who may set them, and
 //! policies actually changing how records are judged.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use fieldtrail_tests::both_backends;
 use fieldtrail_tests::fixtures::*;
 use fieldtrail_tests::{Backend, Resp, TestApp};
@@ -67,18 +65,6 @@ fn num(value: &Value) -> f64 {
 }
 
 /// The header of one ledger entry, read as root through `GET /v1/ledger/entries`.
-fn entry_header(app: &TestApp, root: &str, seq: i64) -> Value {
-    let resp = app.get(
-        &format!("/v1/ledger/entries?start={seq}&count=1"),
-        Some(root),
-    );
-    assert_eq!(resp.status, 200, "{}", resp.text);
-    let body = STANDARD
-        .decode(resp.body["entries"][0]["body"].as_str().unwrap())
-        .unwrap();
-    serde_json::from_slice(&body).unwrap()
-}
-
 fn assert_defaults(policy: &Value, skip: &[&str]) {
     let expect = [
         ("accuracy_limit_m", 500.0),
@@ -218,7 +204,7 @@ fn settings_are_inherited_down_the_tree(backend: Backend) {
     );
     assert_eq!(county["seq"], county_seq);
     assert_eq!(county["sources"]["max_paired_households"], COUNTY);
-    let header = entry_header(&app, &admin, county_seq);
+    let header = app.entry_header(&admin, county_seq);
     assert_eq!(header["kind"], "policy.set", "{header}");
     assert_eq!(header["unit"], COUNTY, "{header}");
     for unit in [TOWNSHIP, VILLAGE_A, VILLAGE_B] {
@@ -261,7 +247,7 @@ fn settings_are_inherited_down_the_tree(backend: Backend) {
         "{}",
         village["own"]
     );
-    let header = entry_header(&app, &admin, village_seq);
+    let header = app.entry_header(&admin, village_seq);
     assert_eq!(header["kind"], "policy.set");
     assert_eq!(header["unit"], VILLAGE_A);
     // The county and the sibling village are untouched.

@@ -92,15 +92,12 @@ pub async fn bulletin(
     }
 }
 
-/// UTF-8 with a byte-order mark and CRLF line ends, so Excel and WPS open it with the Chinese
-/// intact instead of guessing a legacy code page.
+/// As county offices open CSV (crate::handlers::csv_text).
 fn csv_bytes(bulletin: &Bulletin) -> Result<Vec<u8>, ApiError> {
     let failed = |err: csv::Error| ApiError::Internal(format!("bulletin csv: {err}"));
-    let mut out = Vec::from("\u{feff}".as_bytes());
+    let mut out = Vec::from(crate::handlers::csv_text::BOM.as_bytes());
     {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
+        let mut writer = crate::handlers::csv_text::writer(&mut out);
         for row in table(bulletin) {
             let cells: Vec<String> = row
                 .into_iter()

@@ -8,13 +8,11 @@ pub mod negative;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::handlers::read;
 use crate::handlers::spot_checks::READERS;
 use crate::state::AppState;
 use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::roster::county_date;
 use fieldtrail_domain::spotcheck::Period;
-use fieldtrail_domain::unit::UnitPath;
 use fieldtrail_storage::models::UnitRow;
 use time::Date;
 
@@ -25,16 +23,7 @@ pub(crate) async fn readable_unit(
     code: &str,
 ) -> Result<UnitRow, ApiError> {
     principal.require_role(&READERS)?;
-    let key = code.to_owned();
-    let unit = read(&state.db, move |conn| {
-        fieldtrail_storage::reads::unit(conn, &key)
-    })
-    .await?
-    .ok_or_else(|| ApiError::NotFound(format!("no unit {code}")))?;
-    if !principal.reaches(&UnitPath::from_stored(unit.path.clone())) {
-        return Err(ApiError::forbidden());
-    }
-    Ok(unit)
+    crate::handlers::unit_in_scope(state, principal, code).await
 }
 
 /// The county day it is now, by the server's clock.

@@ -12,7 +12,6 @@ use actix_web::{web, HttpResponse};
 use fieldtrail_domain::compliance::negative::{ItemDecision, ItemId, Subject};
 use fieldtrail_domain::error::Problems;
 use fieldtrail_domain::person::{PersonId, Role};
-use fieldtrail_domain::record::Text;
 use fieldtrail_domain::roster::{format_date, parse_date};
 use fieldtrail_domain::unit::UnitPath;
 use fieldtrail_storage::supervision::negative as items;
@@ -75,15 +74,7 @@ pub struct DecisionBody {
 }
 
 fn note_of(problems: &mut Problems, raw: Option<&Value>) -> Option<String> {
-    match raw.and_then(Value::as_str) {
-        Some(text) => problems
-            .check("/note", Text::parse(text, 1, 2_000))
-            .map(|t| t.as_str().to_owned()),
-        None => {
-            problems.push("/note", "is required: 1 to 2000 characters saying why");
-            None
-        }
-    }
+    crate::handlers::required_text(problems, "/note", raw, (1, 2_000), "saying why")
 }
 
 /// `POST /v1/negative-items/{id}/decision {decision, note}`.
