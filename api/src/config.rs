@@ -26,6 +26,8 @@ pub struct Config {
     pub embedded: bool,
     /// The clock the server judges by; tests move it forward to pass deadlines.
     pub clock: fieldtrail_storage::Clock,
+    /// When webhook deliveries are retried and given up.
+    pub webhook_retry: crate::webhooks::RetrySchedule,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -48,6 +50,7 @@ impl Config {
             workers: None,
             embedded: false,
             clock: fieldtrail_storage::Clock::system(),
+            webhook_retry: crate::webhooks::RetrySchedule::default(),
         }
     }
 

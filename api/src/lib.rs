@@ -17,6 +17,7 @@ pub mod state;
 pub mod telemetry;
 pub mod verify;
 pub mod verify_draw;
+pub mod webhooks;
 
 use crate::auth::{load_or_create_key, KeyError, TokenKeys};
 use crate::config::Config;
@@ -156,6 +157,7 @@ impl Application {
         }
         spawn_checkpointer(state.clone(), config.checkpoint_interval);
         spawn_deadline_watch(state.clone());
+        webhooks::spawn_sender(state.clone(), config.webhook_retry.clone());
         Ok(Application {
             port,
             server: server.run(),

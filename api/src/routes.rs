@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use crate::handlers::{
     alerts, assignments, attachments, audits, auth, challenges, decisions, exports, health,
-    households, ledger, pairings, people, records, spot_checks, supervision, units,
+    households, ledger, pairings, people, records, spot_checks, supervision, units, webhooks,
 };
 
 /// A batch of 500 records, each up to a 10,000-character log, fits.
@@ -276,6 +276,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
     );
     r.add(Method::GET, "/v1/alerts", body, alerts::list);
     r.add(Method::POST, "/v1/alerts/{id}/ack", body, alerts::ack);
+    r.add(Method::POST, "/v1/webhooks", body, webhooks::create);
+    r.add(Method::GET, "/v1/webhooks", body, webhooks::list);
+    r.add(Method::DELETE, "/v1/webhooks/{id}", body, webhooks::delete);
+    r.add(
+        Method::GET,
+        "/v1/webhooks/{id}/deliveries",
+        body,
+        webhooks::deliveries,
+    );
     r.cfg.default_service(web::to(no_route));
 }
 

@@ -15,6 +15,7 @@ pub mod spot_checks;
 mod stored;
 pub mod supervision;
 mod wal;
+pub mod webhooks;
 pub mod writer;
 
 pub use clock::Clock;

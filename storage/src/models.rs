@@ -441,3 +441,38 @@ pub struct NoteRow {
     pub category: String,
     pub captured_at: i64,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhooks, treat_none_as_default_value = false)]
+pub struct WebhookRow {
+    pub id: String,
+    pub url: String,
+    pub unit_code: String,
+    pub unit_path: String,
+    /// A JSON array of event types; None for every event.
+    pub events: Option<String>,
+    pub secret: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub seq: i64,
+    pub deleted_at: Option<i64>,
+    pub deleted_seq: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_deliveries, treat_none_as_default_value = false)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub webhook_id: String,
+    pub alert_id: String,
+    pub event_type: String,
+    pub body: String,
+    pub state: String,
+    pub attempts: i32,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<i64>,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}

@@ -375,3 +375,40 @@ diesel::table! {
         read_at -> BigInt,
     }
 }
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        url -> Text,
+        unit_code -> Text,
+        unit_path -> Text,
+        events -> Nullable<Text>,
+        secret -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        seq -> BigInt,
+        deleted_at -> Nullable<BigInt>,
+        deleted_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        alert_id -> Text,
+        event_type -> Text,
+        body -> Text,
+        state -> Text,
+        attempts -> Integer,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<BigInt>,
+        next_attempt_at -> BigInt,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);

@@ -261,6 +261,12 @@ impl TestApp {
         // Tests sign checkpoints on demand; a periodic one must not race their assertions.
         config.checkpoint_interval = std::time::Duration::from_secs(3600);
         config.clock = clock.clone();
+        // Webhook retries in fractions of a second, so an outage and its recovery fit a test.
+        config.webhook_retry = fieldtrail_api::webhooks::RetrySchedule {
+            first: std::time::Duration::from_millis(200),
+            max: std::time::Duration::from_secs(1),
+            give_up_after: std::time::Duration::from_secs(600),
+        };
         let (started, ready) = mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -347,6 +353,14 @@ impl TestApp {
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
         let mut request = self.agent.get(self.url(path));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Self::finish(request.call())
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        let mut request = self.agent.delete(self.url(path));
         if let Some(token) = token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }

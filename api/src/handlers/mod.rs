@@ -18,6 +18,7 @@ pub mod records;
 pub mod spot_checks;
 pub mod supervision;
 pub mod units;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use fieldtrail_storage::{Database, DbConnection, StorageResult};

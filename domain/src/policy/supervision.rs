@@ -195,6 +195,17 @@ impl AlertTrigger {
             AlertTrigger::HouseholdDenied => "household.denied",
         }
     }
+
+    /// The event a webhook receives for the alert (docs/alerts.md): `alert.` and its kind.
+    pub fn event_type(self) -> String {
+        format!("alert.{}", self.kind())
+    }
+
+    /// The trigger whose alerts carry this event type.
+    pub fn from_event_type(raw: &str) -> Option<AlertTrigger> {
+        let kind = raw.strip_prefix("alert.")?;
+        Self::ALL.iter().copied().find(|t| t.kind() == kind)
+    }
 }
 
 /// Which triggers raise alerts (policy `alerts`).

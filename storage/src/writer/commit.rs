@@ -19,7 +19,9 @@ use super::appender::LedgerAppender;
 use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
 use super::state::{JudgeState, Learned};
-use super::{alerts, audits, decisions, pairings, policy, roster, spot_checks, supervision};
+use super::{
+    alerts, audits, decisions, pairings, policy, roster, spot_checks, supervision, webhooks,
+};
 use super::{Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
 use crate::clock::Clock;
 use crate::db::{establish, DbConnection};
@@ -335,7 +337,9 @@ impl WriterThread {
         let result = self.apply_all(requests, now, Mode::Group);
         let judged = started.elapsed();
         let result = result.and_then(|answers| {
-            self.rows.write(&mut self.conn).map_err(Failure::Write)?;
+            self.rows
+                .write(&mut self.conn, self.state.webhooks())
+                .map_err(Failure::Write)?;
             Ok(answers)
         });
         let written = started.elapsed();
@@ -431,9 +435,8 @@ impl WriterThread {
                 let (view, learned) = spot_checks::expire_challenges(conn, ledger, state)?;
                 Ok((Outcome::Json(view), learned))
             }),
-            Request::RecordOutcome(actor, outcome) => self.admin(now, |conn, ledger, state, _| {
-                let (view, learned) =
-                    spot_checks::record_outcome(conn, ledger, state, actor, outcome)?;
+            Request::RecordOutcome(actor, outcome) => self.admin(now, |_, ledger, state, _| {
+                let (view, learned) = spot_checks::record_outcome(ledger, state, actor, outcome)?;
                 Ok((Outcome::Json(view), learned))
             }),
             Request::VerifyHousehold(actor, verification) => {
@@ -459,6 +462,18 @@ impl WriterThread {
             Request::AuditRead(actor, read) => self.admin(now, |conn, ledger, _, _| {
                 let (view, learned) = audits::audit(conn, ledger, actor, read)?;
                 Ok((Outcome::Json(view), learned))
+            }),
+            Request::CreateWebhook(actor, hook) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = webhooks::create(conn, ledger, state, actor, hook)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::DeleteWebhook(actor, id) => self.admin(now, |conn, ledger, _, _| {
+                let (view, learned) = webhooks::delete(conn, ledger, actor, id)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::WebhookAttempts(attempts) => self.admin(now, |conn, _, _, _| {
+                let view = webhooks::record_attempts(conn, attempts)?;
+                Ok((Outcome::Json(view), Vec::new()))
             }),
             Request::AckAlert(actor, ack) => self.admin(now, |conn, ledger, _, _| {
                 let (view, learned) = alerts::ack(conn, ledger, actor, ack)?;
@@ -556,7 +571,9 @@ impl WriterThread {
     /// database as the group left it; then it runs in a savepoint of its own.
     fn admin(&mut self, now: &Now, change: impl Change<Outcome>) -> Result<Answer, Failure> {
         if !self.rows.is_empty() {
-            self.rows.write(&mut self.conn).map_err(Failure::Write)?;
+            self.rows
+                .write(&mut self.conn, self.state.webhooks())
+                .map_err(Failure::Write)?;
         }
         Ok(self.in_savepoint(now, change))
     }
@@ -568,7 +585,7 @@ impl WriterThread {
         let (conn, mut ledger, state, log) = self.parts(now);
         let result = conn.transaction(|sp| {
             let (value, learned) = change(sp, &mut ledger, state, log)?;
-            ledger.rows.write(sp)?;
+            ledger.rows.write(sp, state.webhooks())?;
             Ok((value, learned))
         });
         match result {

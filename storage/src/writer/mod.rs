@@ -25,6 +25,7 @@ mod rows;
 mod spot_checks;
 mod state;
 mod supervision;
+mod webhooks;
 
 pub use alerts::AlertAck;
 pub use audits::ReadAudit;
@@ -36,6 +37,7 @@ pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
 pub use spot_checks::{ChallengeAnswer, NewDraw, NewOutcome, NewVerification};
 pub use state::{DUTY_DAYS, FIX_WINDOW};
 pub use supervision::{BulletinDraft, EscalationActionDraft, ItemDecisionDraft};
+pub use webhooks::{webhook_view, Attempt, NewWebhook};
 
 use crate::clock::Clock;
 use crate::error::{StorageError, StorageResult};
@@ -160,6 +162,9 @@ enum Request {
     PublishBulletin(Actor, Box<BulletinDraft>),
     AckAlert(Actor, AlertAck),
     AuditRead(Actor, ReadAudit),
+    CreateWebhook(Actor, Box<NewWebhook>),
+    DeleteWebhook(Actor, String),
+    WebhookAttempts(Vec<Attempt>),
 }
 
 impl Request {
@@ -414,6 +419,21 @@ impl Writer {
     /// Puts a read on record; answers once it is committed.
     pub async fn audit_read(&self, actor: Actor, read: ReadAudit) -> StorageResult<Value> {
         self.submit_json(Request::AuditRead(actor, read)).await
+    }
+
+    /// Registers a webhook; the answer carries its secret, the only time it is shown.
+    pub async fn create_webhook(&self, actor: Actor, hook: NewWebhook) -> StorageResult<Value> {
+        self.submit_json(Request::CreateWebhook(actor, Box::new(hook)))
+            .await
+    }
+
+    pub async fn delete_webhook(&self, actor: Actor, id: String) -> StorageResult<Value> {
+        self.submit_json(Request::DeleteWebhook(actor, id)).await
+    }
+
+    /// Keeps the delivery log of the sender's attempts.
+    pub async fn webhook_attempts(&self, attempts: Vec<Attempt>) -> StorageResult<Value> {
+        self.submit_json(Request::WebhookAttempts(attempts)).await
     }
 
     async fn submit_json(&self, request: Request) -> StorageResult<Value> {

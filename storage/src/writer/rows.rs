@@ -8,6 +8,7 @@
 //! which spares SQLite a statement journal per INSERT (any failure rolls the whole group back
 //! anyway, or the request's savepoint). On PostgreSQL see `pg_columns!`.
 
+use super::webhooks::{outbox, Subscription};
 use crate::db::DbConnection;
 use crate::error::StorageResult;
 use crate::models::*;
@@ -585,13 +586,18 @@ pub(crate) struct GroupRows {
 impl GroupRows {
     /// Writes and forgets every row, in an order the foreign keys accept (payloads after their
     /// entries; leave returns after the requests they update).
-    pub(crate) fn write(&mut self, conn: &mut DbConnection) -> StorageResult<()> {
-        let result = self.write_all(conn);
+    /// `hooks` are the live webhooks: each alert gets its outbox rows in the same transaction.
+    pub(crate) fn write(
+        &mut self,
+        conn: &mut DbConnection,
+        hooks: &[Subscription],
+    ) -> StorageResult<()> {
+        let result = self.write_all(conn, hooks);
         self.clear();
         result
     }
 
-    fn write_all(&self, conn: &mut DbConnection) -> StorageResult<()> {
+    fn write_all(&self, conn: &mut DbConnection, hooks: &[Subscription]) -> StorageResult<()> {
         match conn {
             DbConnection::Postgres(pg) => {
                 if !self.ledger.is_empty() {
@@ -620,6 +626,13 @@ impl GroupRows {
                 insert_all(lite, &self.alerts)?;
                 insert_all(lite, &self.notes)?;
             }
+        }
+        // Only when webhooks are registered: a statement of its own, and no cost otherwise.
+        let deliveries = outbox(&self.alerts, hooks)?;
+        for delivery in &deliveries {
+            diesel::insert_into(webhook_deliveries::table)
+                .values(delivery)
+                .execute(conn)?;
         }
         for row in &self.returns {
             diesel::update(requests::table.find(&row.leave_id))

@@ -30,4 +30,5 @@ mod supervision;
 mod units;
 mod validation;
 mod verify_draw;
+mod webhooks;
 mod writer;

@@ -115,7 +115,6 @@ pub(crate) fn answer_challenge(
         scope: submitter.scope.clone(),
     };
     let appended = append_result(
-        conn,
         ledger,
         &actor,
         ResultDraft {
@@ -232,7 +231,6 @@ fn missed(
     // The server decides it: no person acts.
     let actor = Actor::operator();
     let appended = append_result(
-        conn,
         ledger,
         &actor,
         ResultDraft {
@@ -265,7 +263,6 @@ fn missed(
 
 /// A supervisor's own check by phone or in person.
 pub(crate) fn record_outcome(
-    conn: &mut DbConnection,
     ledger: &mut LedgerAppender<'_>,
     state: &JudgeState,
     actor: &Actor,
@@ -297,7 +294,6 @@ pub(crate) fn record_outcome(
     let flags_value = serde_json::to_value(&flags).unwrap_or_default();
     let mut learned = Vec::new();
     let appended = append_result(
-        conn,
         ledger,
         actor,
         ResultDraft {

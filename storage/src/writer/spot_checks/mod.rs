@@ -19,12 +19,9 @@ pub(crate) use verifications::verify_household;
 use super::appender::{EntryDraft, LedgerAppender, SealedPayload};
 use super::state::{KnownRecord, Learned};
 use super::Actor;
-use crate::db::DbConnection;
 use crate::error::StorageResult;
 use crate::models::{AlertRow, RecordRow};
-use crate::schema::alerts;
 use crate::stored::record_answer;
-use diesel::prelude::*;
 use fieldtrail_domain::canonical::{to_canonical_bytes, unix_micros};
 use fieldtrail_domain::person::PersonId;
 use fieldtrail_domain::unit::UnitPath;
@@ -59,7 +56,6 @@ pub(crate) struct Appended {
 
 /// Appends a result entry with its records row and, if it raises one, its alert.
 pub(crate) fn append_result(
-    conn: &mut DbConnection,
     ledger: &mut LedgerAppender<'_>,
     actor: &Actor,
     draft: ResultDraft,
@@ -115,20 +111,19 @@ pub(crate) fn append_result(
         });
     }
     if let Some((kind, path)) = draft.alert {
-        diesel::insert_into(alerts::table)
-            .values(AlertRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                seq: appended.seq,
-                kind: kind.to_owned(),
-                unit_code: draft.unit_code,
-                unit_path: path.as_str().to_owned(),
-                person_id: draft.person.map(|p| p.to_string()),
-                source_id: appended.entry_id.clone(),
-                status: "open".to_owned(),
-                created_at: unix_micros(ledger.now),
-                detail: json!({"verdict": draft.verdict}).to_string(),
-            })
-            .execute(conn)?;
+        // With the group's rows, so that the outbox rows for webhooks are made with it.
+        ledger.rows.alerts.push(AlertRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            seq: appended.seq,
+            kind: kind.to_owned(),
+            unit_code: draft.unit_code,
+            unit_path: path.as_str().to_owned(),
+            person_id: draft.person.map(|p| p.to_string()),
+            source_id: appended.entry_id.clone(),
+            status: "open".to_owned(),
+            created_at: unix_micros(ledger.now),
+            detail: json!({"verdict": draft.verdict}).to_string(),
+        });
     }
     Ok(Appended {
         id: appended.entry_id,

@@ -116,7 +116,6 @@ pub(crate) fn verify_household(
     verdict["contests"] = json!(contested);
     let mut learned = Vec::new();
     let appended = append_result(
-        conn,
         ledger,
         actor,
         ResultDraft {

@@ -155,6 +155,7 @@ impl JudgeState {
             }
         }
         state.load_open_challenges(conn)?;
+        state.webhooks = super::super::webhooks::load_subscriptions(conn)?;
         Ok(state)
     }
 }

@@ -140,6 +140,12 @@ pub(crate) enum Learned {
     ChallengeClosed {
         id: String,
     },
+    Webhook {
+        subscription: super::webhooks::Subscription,
+    },
+    WebhookGone {
+        id: String,
+    },
 }
 
 #[derive(Default)]
@@ -169,6 +175,8 @@ pub(crate) struct JudgeState {
     earlier_duties: HashMap<(PersonId, Date), String>,
     /// Spot-check challenges not answered yet, by id.
     open_challenges: HashMap<String, OpenChallenge>,
+    /// Live webhooks, which the group's alerts are matched against for the outbox.
+    webhooks: Vec<super::webhooks::Subscription>,
 }
 
 /// The first day of the duty rota the writer keeps in memory: [`DUTY_DAYS`] before today.
@@ -290,8 +298,18 @@ impl JudgeState {
                 Learned::ChallengeClosed { id } => {
                     self.open_challenges.remove(&id);
                 }
+                Learned::Webhook { subscription } => {
+                    self.webhooks.push(subscription);
+                }
+                Learned::WebhookGone { id } => {
+                    self.webhooks.retain(|hook| hook.id != id);
+                }
             }
         }
+    }
+
+    pub(crate) fn webhooks(&self) -> &[super::webhooks::Subscription] {
+        &self.webhooks
     }
 
     /// After a group has committed: windows back to their bound, and the duty rota to its days.
