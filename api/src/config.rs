@@ -28,6 +28,8 @@ pub struct Config {
     pub clock: fieldtrail_storage::Clock,
     /// When webhook deliveries are retried and given up.
     pub webhook_retry: crate::webhooks::RetrySchedule,
+    /// How often proposed negative-list items are looked for, to alert on new ones.
+    pub proposal_watch: std::time::Duration,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -51,6 +53,7 @@ impl Config {
             embedded: false,
             clock: fieldtrail_storage::Clock::system(),
             webhook_retry: crate::webhooks::RetrySchedule::default(),
+            proposal_watch: std::time::Duration::from_secs(3600),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod loadtest;
+pub mod purge;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
@@ -158,6 +159,7 @@ impl Application {
         spawn_checkpointer(state.clone(), config.checkpoint_interval);
         spawn_deadline_watch(state.clone());
         webhooks::spawn_sender(state.clone(), config.webhook_retry.clone());
+        spawn_proposal_watch(state.clone(), config.proposal_watch);
         Ok(Application {
             port,
             server: server.run(),
@@ -213,4 +215,55 @@ fn spawn_deadline_watch(state: web::Data<AppState>) {
             }
         }
     });
+}
+
+/// Looks at the negative-list items the facts propose, this month and last, and has the writer
+/// raise `negative_item.proposed` for each not alerted yet: an item such as a month below the
+/// residency rule appears when its month closes, with no request to notice it.
+fn spawn_proposal_watch(state: web::Data<AppState>, interval: std::time::Duration) {
+    actix_web::rt::spawn(async move {
+        // Not at once: a server just started has nothing new, and tests must not see it run.
+        let first = actix_web::rt::time::Instant::now() + interval;
+        let mut ticker = actix_web::rt::time::interval_at(first, interval);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = raise_proposals(&state).await {
+                tracing::warn!(error = %err, "raising alerts for proposed negative-list items");
+            }
+        }
+    });
+}
+
+async fn raise_proposals(state: &AppState) -> Result<(), ApiError> {
+    use fieldtrail_domain::spotcheck::Period;
+    let today = handlers::supervision::today(state);
+    let this_month = Period::month_of(today);
+    let last_month = Period::month_of(this_month.first_day().previous_day().unwrap_or(today));
+    let items = handlers::read(&state.db, move |conn| {
+        let mut items = Vec::new();
+        for month in [last_month, this_month] {
+            items.extend(
+                fieldtrail_storage::supervision::negative::proposed_everywhere(conn, month, today)?,
+            );
+        }
+        Ok(items)
+    })
+    .await?;
+    let text =
+        |item: &serde_json::Value, key: &str| item[key].as_str().unwrap_or_default().to_owned();
+    let proposed: Vec<fieldtrail_storage::writer::ProposedItem> = items
+        .iter()
+        .map(|item| fieldtrail_storage::writer::ProposedItem {
+            item_id: text(item, "id"),
+            rule: text(item, "rule"),
+            person_id: text(item, "person_id"),
+            unit_code: text(item, "unit_code"),
+            month: text(item, "month"),
+            message: text(item, "message"),
+        })
+        .collect();
+    if !proposed.is_empty() {
+        state.writer.raise_proposed(proposed).await?;
+    }
+    Ok(())
 }

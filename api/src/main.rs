@@ -4,6 +4,7 @@ use fieldtrail_api::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR};
 use fieldtrail_api::{demo, open_state, telemetry, verify, verify_draw, Application};
 use fieldtrail_domain::person::{DisplayName, Password, Role, Username};
 use fieldtrail_storage::writer::NewPerson;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,6 +35,10 @@ enum Command {
     BenchLedger(BenchArgs),
     /// Drive a running server with generated cadre traffic; report throughput and latency.
     Loadtest(fieldtrail_api::loadtest::LoadtestArgs),
+    /// Delete the personal payloads of records past retention (each unit's policy
+    /// retention_days, or --before DATE) and append payload.purge entries naming them. Run it
+    /// with the server stopped.
+    Purge(PurgeArgs),
     /// Check a database directly: ledger seqs, Merkle leaves, records, fixes, payloads; exit 1 on damage.
     CheckStore(CheckStoreArgs),
 }
@@ -43,6 +48,25 @@ struct CheckStoreArgs {
     /// An acked log from `fieldtrail loadtest --acked-log`: each line must be stored as acknowledged.
     #[arg(long)]
     acked_log: Option<PathBuf>,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Args)]
+struct PurgeArgs {
+    /// Purge records captured before this county day (YYYY-MM-DD) instead of applying each
+    /// unit's retention_days.
+    #[arg(long)]
+    before: Option<String>,
+    /// Why, for the payload.purge entry (default: the rule applied).
+    #[arg(long)]
+    reason: Option<String>,
+    /// Say what would be purged and which photo files would go; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Photos uploaded but named by no kept record are removed once this old.
+    #[arg(long, default_value_t = 24)]
+    attachment_grace_hours: u64,
     #[command(flatten)]
     storage: StorageArgs,
 }
@@ -207,6 +231,7 @@ fn main() -> ExitCode {
         Command::BenchLedger(args) => bench_ledger(args),
         Command::Loadtest(args) => fieldtrail_api::loadtest::main(&args),
         Command::CheckStore(args) => check_store(args),
+        Command::Purge(args) => purge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -375,6 +400,61 @@ fn verify_draw(args: VerifyDrawArgs) -> Result<(), String> {
     } else {
         Err(format!("{} check(s) failed", report.failures().len()))
     }
+}
+
+fn purge(args: PurgeArgs) -> Result<(), String> {
+    let before = match &args.before {
+        Some(raw) => Some(
+            fieldtrail_domain::roster::parse_date(raw).map_err(|err| format!("--before: {err}"))?,
+        ),
+        None => None,
+    };
+    let reason = match &args.reason {
+        Some(raw) => Some(
+            fieldtrail_domain::record::Text::parse(raw, 1, 500)
+                .map_err(|err| format!("--reason: {err}"))?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let config = config_from(args.storage, DEFAULT_BIND.to_owned());
+    let options = fieldtrail_api::purge::PurgeOptions {
+        before,
+        reason,
+        dry_run: args.dry_run,
+        attachment_grace: std::time::Duration::from_secs(
+            args.attachment_grace_hours.saturating_mul(3600),
+        ),
+    };
+    let outcome = fieldtrail_api::purge::run(&config, &options)?;
+    let report = &outcome.report;
+    let verb = if args.dry_run {
+        "would purge"
+    } else {
+        "purged"
+    };
+    println!(
+        "{verb} the payloads of {} records in {} seq ranges ({}: {})",
+        report["purged"],
+        report["ranges"],
+        report["rule"].as_str().unwrap_or(""),
+        report["reason"].as_str().unwrap_or("")
+    );
+    if let Some(entries) = report["entries"].as_array().filter(|e| !e.is_empty()) {
+        let seqs: Vec<String> = entries.iter().map(Value::to_string).collect();
+        println!("payload.purge entries: seq {}", seqs.join(", "));
+    }
+    println!(
+        "{} photo files {}",
+        outcome.files.len(),
+        if args.dry_run {
+            "would be removed"
+        } else {
+            "removed"
+        }
+    );
+    Ok(())
 }
 
 fn check_store(args: CheckStoreArgs) -> Result<(), String> {

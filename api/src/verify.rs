@@ -47,7 +47,8 @@ pub struct BundleEntry {
 /// Which payloads an export carries. Payloads hold exact coordinates, device ids and notes
 /// (personal information under PIPL), so by default only those that `verify-draw` needs go into
 /// a file: the draws' and samples', which name person and household ids and nothing more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Payloads {
     /// Headers only, as bundles were before payloads were exported.
     None,
@@ -70,6 +71,11 @@ pub struct Bundle {
     pub entries: Vec<BundleEntry>,
     /// Perfect subtrees covering the leaves after `to`, up to the checkpoint's size.
     pub right: Vec<NodeRef>,
+    /// Which payloads the export carries (`all`, `draws`, `none`): an entry it should carry a
+    /// payload for but does not was purged (a `payload.purge` entry names it) or is missing.
+    /// Absent in bundles fetched from a server or written before payloads were exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payloads: Option<Payloads>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +189,7 @@ pub fn export_with(
         left: node_refs(&mut conn, 0, from - 1)?,
         entries,
         right: node_refs(&mut conn, to, size)?,
+        payloads: Some(payloads),
     })
 }
 
@@ -236,6 +243,7 @@ pub fn fetch(server: &str, token: Option<&str>) -> Result<Bundle, VerifyError> {
         left: Vec::new(),
         entries,
         right: Vec::new(),
+        payloads: None,
     })
 }
 
@@ -392,6 +400,70 @@ fn check_payload(entry: &BundleEntry, header: Option<&serde_json::Value>) -> Res
     Ok(())
 }
 
+/// Payloads the bundle should carry but does not: purged when a `payload.purge` entry in the
+/// bundle names them (a fact, not a failure), missing otherwise.
+fn check_absent_payloads(bundle: &Bundle, report: &mut Report) {
+    let expected: fn(&str) -> bool = match bundle.payloads {
+        Some(Payloads::All) => |_| true,
+        Some(Payloads::Draws) => |kind| kind == "spot_check.draw" || kind == "spot_check.sample",
+        Some(Payloads::None) | None => return,
+    };
+    let headers: Vec<(u64, Option<serde_json::Value>)> = bundle
+        .entries
+        .iter()
+        .map(|entry| {
+            let header = STANDARD
+                .decode(&entry.body)
+                .ok()
+                .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok());
+            (entry.seq, header)
+        })
+        .collect();
+    let mut purged = fieldtrail_domain::purge::PurgedRanges::default();
+    let mut purges = 0usize;
+    for (seq, header) in &headers {
+        let Some(header) = header else { continue };
+        if header["kind"] == "payload.purge" {
+            purges += 1;
+            if let Err(problem) =
+                purged.add_from(i64::try_from(*seq).unwrap_or(i64::MAX), &header["verdicts"])
+            {
+                report.fail(format!("entry seq {seq}: {problem}"));
+            }
+        }
+    }
+    let mut purged_count = 0usize;
+    let mut missing = Vec::new();
+    for (entry, (seq, header)) in bundle.entries.iter().zip(&headers) {
+        let kind = header
+            .as_ref()
+            .and_then(|h| h["kind"].as_str())
+            .unwrap_or("");
+        if entry.payload.is_some() || !expected(kind) {
+            continue;
+        }
+        if purged.covers(i64::try_from(*seq).unwrap_or(i64::MAX)) {
+            purged_count += 1;
+        } else {
+            missing.push(*seq);
+        }
+    }
+    if purged_count > 0 {
+        report.pass(format!(
+            "{purged_count} payloads purged, as {purges} payload.purge entries record (headers and proofs unaffected)"
+        ));
+    }
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing.iter().take(10).map(u64::to_string).collect();
+        report.fail(format!(
+            "{} payloads missing with no payload.purge entry naming them (deleted without a purge): seq {}{}",
+            missing.len(),
+            shown.join(", "),
+            if missing.len() > shown.len() { ", …" } else { "" }
+        ));
+    }
+}
+
 /// Recomputes every leaf and the root from the bundle, and checks every payload it carries
 /// against its header; with `since`, also checks that the ledger is an extension of that
 /// earlier checkpoint.
@@ -471,6 +543,7 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
     for failure in altered_payloads {
         report.fail(failure);
     }
+    check_absent_payloads(bundle, &mut report);
 
     let mut range = CompactRange::new(0);
     let mut rebuilt = true;

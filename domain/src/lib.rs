@@ -14,6 +14,7 @@ pub mod note;
 pub mod person;
 pub mod policy;
 pub mod presence;
+pub mod purge;
 pub mod record;
 pub mod roster;
 pub mod spotcheck;

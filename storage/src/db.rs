@@ -301,9 +301,11 @@ mod tests {
         )
         .unwrap();
         if let DbConnection::Sqlite(inner) = &mut conn {
-            // Back before the spot-checks migration (through the read audits, alert acks and
-            // supervision ones): its visits come from the household visits stored before, and
-            // the supervision migration's flags and notes from what was.
+            // Back before the spot-checks migration (through the purge, webhooks, read audits,
+            // alert acks and supervision ones): its visits come from the household visits
+            // stored before, and the supervision migration's flags and notes from what was.
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
@@ -340,6 +342,78 @@ mod tests {
         std::fs::remove_dir_all(dir).ok();
     }
 
+    const PHOTO_ENTRY: &str = "\
+        INSERT INTO ledger (seq, entry_id, kind, actor, unit_code, captured_at, received_at, body, \
+            leaf_hash, verdicts) VALUES (1, 'e1', 'visit', 'p1', 'u1', 1764000000000000, \
+            1764000000123456, BODY, BODY, '{\"attachments\":[\"aa\",\"bb\"],\"flags\":[]}'); \
+        INSERT INTO ledger (seq, entry_id, kind, actor, unit_code, captured_at, received_at, body, \
+            leaf_hash, verdicts) VALUES (2, 'e2', 'check_in', 'p1', 'u1', 1764000000000000, \
+            1764000000123456, BODY, BODY, '{\"flags\":[]}');";
+
+    fn photo_references(conn: &mut DbConnection) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Refs {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            refs: String,
+        }
+        let rows: Vec<Refs> = diesel::sql_query(
+            "SELECT sha256 || '@' || CAST(seq AS TEXT) AS refs FROM record_attachments \
+             ORDER BY sha256",
+        )
+        .load(conn)
+        .unwrap();
+        rows.into_iter()
+            .map(|r| r.refs)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The purge migration finds the photos records named in their entries' headers.
+    #[test]
+    fn purge_migration_backfills_photo_references() {
+        let dir = std::env::temp_dir().join(format!("ft-mig-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = dir.join("db.sqlite").to_string_lossy().into_owned();
+        let mut conn = establish(&url).unwrap();
+        run_migrations(&mut conn).unwrap();
+        let DbConnection::Sqlite(inner) = &mut conn else {
+            unreachable!("an SQLite path")
+        };
+        inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+        conn.batch_execute(&PHOTO_ENTRY.replace("BODY", "X'00'"))
+            .unwrap();
+        run_migrations(&mut conn).unwrap();
+        assert_eq!(photo_references(&mut conn), "aa@1 bb@1");
+        std::fs::remove_dir_all(dir).ok();
+        let Ok(admin) = std::env::var("FIELDTRAIL_TEST_PG_URL") else {
+            return;
+        };
+        let name = format!("fieldtrail_mig_{}", uuid::Uuid::new_v4().simple());
+        let mut server = establish(&admin).unwrap();
+        server
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let result = std::panic::catch_unwind(|| {
+            let mut conn = establish(&url).unwrap();
+            run_migrations(&mut conn).unwrap();
+            let DbConnection::Postgres(inner) = &mut conn else {
+                unreachable!("a postgres:// URL")
+            };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            conn.batch_execute(&PHOTO_ENTRY.replace("BODY", "'\\x00'"))
+                .unwrap();
+            run_migrations(&mut conn).unwrap();
+            assert_eq!(photo_references(&mut conn), "aa@1 bb@1");
+        });
+        server
+            .batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+            .unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
     #[test]
     fn postgres_migrations_revert_cleanly_with_data() {
         let Ok(admin) = std::env::var("FIELDTRAIL_TEST_PG_URL") else {
@@ -368,6 +442,8 @@ mod tests {
             let DbConnection::Postgres(inner) = &mut conn else {
                 unreachable!("a postgres:// URL")
             };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();

@@ -392,36 +392,60 @@ fn supervision_rows(conn: &mut DbConnection) -> StorageResult<Check> {
 }
 
 fn payloads(conn: &mut DbConnection, entries: i64) -> StorageResult<Check> {
-    // No purge command exists yet; once one does, a purge entry will account for the payloads
-    // it removed and this check will skip them.
-    const RULE: &str = "every entry has its payload row";
-    let orphans = || {
-        ledger::table
-            .left_join(ledger_payloads::table.on(ledger_payloads::seq.eq(ledger::seq)))
-            .filter(ledger_payloads::seq.is_null())
-    };
-    let bad: i64 = orphans().count().get_result(conn)?;
+    const RULE: &str =
+        "every entry has its payload row, unless a payload.purge entry names it as purged";
+    let missing: Vec<i64> = ledger::table
+        .left_join(ledger_payloads::table.on(ledger_payloads::seq.eq(ledger::seq)))
+        .filter(ledger_payloads::seq.is_null())
+        .select(ledger::seq)
+        .order(ledger::seq)
+        .load(conn)?;
+    let purged = purged_ranges(conn)?;
+    let mut purged = purged;
+    let (accounted, unaccounted): (Vec<i64>, Vec<i64>) =
+        missing.into_iter().partition(|seq| purged.covers(*seq));
+    let bad = unaccounted.len();
     let mut found = check(
         "payloads",
         RULE,
         u64::try_from(bad).unwrap_or(u64::MAX),
         if bad == 0 {
-            format!("{entries} payload rows")
+            format!(
+                "{} payload rows, {} purged by payload.purge entries",
+                entries - i64::try_from(accounted.len()).unwrap_or(0),
+                accounted.len()
+            )
         } else {
-            format!("{bad} entries without their payload")
+            format!("{bad} entries without their payload and no purge entry naming them")
         },
     );
-    if bad > 0 {
-        let seqs: Vec<i64> = orphans()
-            .select(ledger::seq)
-            .order(ledger::seq)
-            .limit(EXAMPLES)
-            .load(conn)?;
-        found
-            .examples
-            .extend(seqs.into_iter().map(|s| format!("seq {s}")));
-    }
+    found.examples.extend(
+        unaccounted
+            .into_iter()
+            .take(usize::try_from(EXAMPLES).unwrap_or(5))
+            .map(|s| format!("seq {s}")),
+    );
     Ok(found)
+}
+
+/// The seqs `payload.purge` entries name, read from their headers' verdicts (the header is in
+/// the tree; its payload could itself be gone).
+fn purged_ranges(conn: &mut DbConnection) -> StorageResult<fieldtrail_domain::purge::PurgedRanges> {
+    let rows: Vec<(i64, Option<String>)> = ledger::table
+        .filter(ledger::kind.eq("payload.purge"))
+        .select((ledger::seq, ledger::verdicts))
+        .load(conn)?;
+    let mut ranges = fieldtrail_domain::purge::PurgedRanges::default();
+    for (seq, verdicts) in rows {
+        let verdicts: serde_json::Value = verdicts
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .ok_or_else(|| StorageError::Corrupt(format!("purge entry {seq} has no ranges")))?;
+        ranges
+            .add_from(seq, &verdicts)
+            .map_err(StorageError::Corrupt)?;
+    }
+    Ok(ranges)
 }
 
 /// Failures counted, the first few kept.

@@ -476,3 +476,10 @@ pub struct DeliveryRow {
     pub created_at: i64,
     pub delivered_at: Option<i64>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = record_attachments)]
+pub struct AttachmentRefRow {
+    pub sha256: String,
+    pub seq: i64,
+}

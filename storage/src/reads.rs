@@ -356,6 +356,18 @@ pub fn attachment_uploads(
         .load(conn)?)
 }
 
+/// Every photo that has an upload row: the files the attachments directory should keep.
+pub fn attachment_hashes(
+    conn: &mut DbConnection,
+) -> StorageResult<std::collections::HashSet<String>> {
+    Ok(attachments::table
+        .select(attachments::sha256)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Notes an upload (the file is already stored); false when the photo was known before.
 pub fn note_attachment(conn: &mut DbConnection, row: &AttachmentRow) -> StorageResult<bool> {
     let known = attachment_uploads(conn, &row.sha256)?;

@@ -412,3 +412,13 @@ diesel::table! {
 
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);
+
+diesel::table! {
+    record_attachments (sha256, seq) {
+        sha256 -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(record_attachments, ledger_payloads);
+diesel::allow_tables_to_appear_in_same_query!(record_attachments, attachments);

@@ -144,6 +144,7 @@ pub struct TestApp {
     pub clock: fieldtrail_storage::Clock,
     agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
+    proposal_watch: std::time::Duration,
     // Dropped after the server has been told to stop.
     _pg: Option<PgDatabase>,
 }
@@ -159,6 +160,15 @@ impl TestApp {
     /// Starts a server with a fresh database and a whole-tree admin (`root`). None when the
     /// backend is not available here (PostgreSQL not configured).
     pub fn spawn(backend: Backend) -> Option<TestApp> {
+        // Hourly, as in production: no test sees a proposal alert it did not ask for.
+        Self::spawn_watching_proposals(backend, std::time::Duration::from_secs(3600))
+    }
+
+    /// [`TestApp::spawn`], looking for proposed negative-list items `every` so often.
+    pub fn spawn_watching_proposals(
+        backend: Backend,
+        proposal_watch: std::time::Duration,
+    ) -> Option<TestApp> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg) = match backend {
             Backend::Sqlite => (
@@ -175,28 +185,38 @@ impl TestApp {
             }
         };
         let clock = fieldtrail_storage::Clock::system();
-        let (port, handle) = Self::start(data_dir.path(), &database_url, &clock, true)
-            .unwrap_or_else(|err| panic!("server failed to start: {err}"));
-        Some(Self::connected(
-            backend,
-            port,
-            handle,
-            database_url,
-            data_dir,
-            clock,
-            pg,
-        ))
+        let (port, handle) =
+            Self::start(data_dir.path(), &database_url, &clock, true, proposal_watch)
+                .unwrap_or_else(|err| panic!("server failed to start: {err}"));
+        let mut app = Self::connected(backend, port, handle, database_url, data_dir, clock, pg);
+        app.proposal_watch = proposal_watch;
+        Some(app)
     }
 
     /// Stops the server and starts a new one on the same data and database, as after a
     /// restart of the process; the clock keeps its setting. Waits (bounded) for the old
     /// writer to let go of the database.
-    pub fn restart(mut self) -> TestApp {
+    pub fn restart(self) -> TestApp {
+        self.restart_after(|_| {})
+    }
+
+    /// Stops the server, runs `offline` (a command that needs the server stopped, given the
+    /// stopped app), then starts it again as [`TestApp::restart`] does.
+    pub fn restart_after(mut self, offline: impl FnOnce(&TestApp)) -> TestApp {
         // Wait for the old server to stop, so that its writer is not still writing.
         actix_web::rt::System::new().block_on(self.handle.stop(false));
+        // The writer thread lets go of the database once the server's runtime is gone.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        offline(&self);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let (port, handle) = loop {
-            match Self::start(self.data_dir.path(), &self.database_url, &self.clock, false) {
+            match Self::start(
+                self.data_dir.path(),
+                &self.database_url,
+                &self.clock,
+                false,
+                self.proposal_watch,
+            ) {
                 Ok(started) => break started,
                 Err(err) if std::time::Instant::now() < deadline => {
                     eprintln!("restart: {err}; retrying");
@@ -207,7 +227,7 @@ impl TestApp {
         };
         let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp"));
         let pg = self._pg.take();
-        Self::connected(
+        let mut app = Self::connected(
             self.backend,
             port,
             handle,
@@ -215,7 +235,9 @@ impl TestApp {
             data_dir,
             self.clock.clone(),
             pg,
-        )
+        );
+        app.proposal_watch = self.proposal_watch;
+        app
     }
 
     fn connected(
@@ -233,6 +255,7 @@ impl TestApp {
                 .build(),
         );
         TestApp {
+            proposal_watch: std::time::Duration::from_secs(3600),
             backend,
             base: format!("http://127.0.0.1:{port}"),
             database_url,
@@ -251,6 +274,7 @@ impl TestApp {
         database_url: &str,
         clock: &fieldtrail_storage::Clock,
         first_admin: bool,
+        proposal_watch: std::time::Duration,
     ) -> Result<(u16, actix_web::dev::ServerHandle), String> {
         let mut config = Config::new(data_dir);
         config.bind = "127.0.0.1:0".into();
@@ -262,6 +286,7 @@ impl TestApp {
         config.checkpoint_interval = std::time::Duration::from_secs(3600);
         config.clock = clock.clone();
         // Webhook retries in fractions of a second, so an outage and its recovery fit a test.
+        config.proposal_watch = proposal_watch;
         config.webhook_retry = fieldtrail_api::webhooks::RetrySchedule {
             first: std::time::Duration::from_millis(200),
             max: std::time::Duration::from_secs(1),

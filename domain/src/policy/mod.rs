@@ -13,9 +13,10 @@ use crate::geo::ToleranceMeters;
 
 /// Fixes less precise than this are stored but cannot prove presence (policy default).
 pub const DEFAULT_ACCURACY_LIMIT_M: f64 = 500.0;
+pub const DEFAULT_RETENTION_DAYS: u32 = 1_095;
 
 /// Every top-level setting, in the order the docs list them; `sources` has exactly these keys.
-pub const POLICY_KEYS: [&str; 16] = [
+pub const POLICY_KEYS: [&str; 17] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -32,6 +33,7 @@ pub const POLICY_KEYS: [&str; 16] = [
     "escalation",
     "alerts",
     "read_reason_required",
+    "retention_days",
 ];
 
 mod supervision;
@@ -63,6 +65,7 @@ pub struct PolicyOverrides {
     pub escalation: Option<Escalation>,
     pub alerts: Option<AlertRules>,
     pub read_reason_required: Option<bool>,
+    pub retention_days: Option<u32>,
 }
 
 impl PolicyOverrides {
@@ -128,6 +131,7 @@ impl PolicyOverrides {
                     Some(required) => out.read_reason_required = Some(required),
                     None => p.push(FieldProblem::new(pointer, "must be true or false")),
                 },
+                "retention_days" => out.retention_days = integer(raw, 30, 36_500, &pointer, p),
                 _ => problems.push(FieldProblem::new(pointer, "is not a policy setting")),
             }
         }
@@ -187,6 +191,7 @@ impl PolicyOverrides {
             "read_reason_required",
             self.read_reason_required.map(Value::from),
         );
+        put("retention_days", self.retention_days.map(Value::from));
         Value::Object(map)
     }
 }
@@ -214,6 +219,9 @@ pub struct Policy {
     pub alerts: AlertRules,
     /// Inspectors must say why they read a person's whereabouts (an `X-Reason` header).
     pub read_reason_required: bool,
+    /// Days a record's personal payload (exact position, note, photo) is kept before
+    /// `fieldtrail purge` removes it (PIPL: no longer than needed).
+    pub retention_days: u32,
 }
 
 impl Default for Policy {
@@ -240,6 +248,8 @@ impl Default for Policy {
             escalation: Escalation::default(),
             alerts: AlertRules::default(),
             read_reason_required: false,
+            // Three years: the term of a resident cadre and the review after it.
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -264,6 +274,7 @@ impl Policy {
             "escalation": self.escalation.to_value(),
             "alerts": self.alerts.to_value(),
             "read_reason_required": self.read_reason_required,
+            "retention_days": self.retention_days,
         })
     }
 }
@@ -368,6 +379,10 @@ pub fn resolve(chain: &[(&str, &PolicyOverrides)]) -> EffectivePolicy {
         if let Some(value) = own.read_reason_required {
             policy.read_reason_required = value;
             set("read_reason_required");
+        }
+        if let Some(value) = own.retention_days {
+            policy.retention_days = value;
+            set("retention_days");
         }
     }
     EffectivePolicy { policy, sources }
@@ -585,6 +600,7 @@ mod tests {
             negative_rules: Some(NegativeRules::default().with(NegativeRule::VisitOverdue, false)),
             alerts: Some(AlertRules::default().with(AlertTrigger::Outside, false)),
             read_reason_required: Some(true),
+            retention_days: Some(365),
             escalation: Some(Escalation {
                 window_days: 90,
                 levels: vec![EscalationLevel {
@@ -635,8 +651,9 @@ mod tests {
                     {"at": 2, "name": "约谈"}, {"at": 3, "name": "处罚"}]},
                 "alerts": {"outside": true, "not_assigned": true, "mock_location": true,
                     "impossible_speed": true, "spot_check_absent": true, "spot_check_missed": true,
-                    "household_denied": true},
+                    "household_denied": true, "negative_item_proposed": true},
                 "read_reason_required": false,
+                "retention_days": 1_095,
             })
         );
     }

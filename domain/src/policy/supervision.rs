@@ -155,6 +155,9 @@ pub enum AlertTrigger {
     SpotCheckAbsent,
     SpotCheckMissed,
     HouseholdDenied,
+    /// A negative-list item proposed from the facts (a month closed below the residency rule,
+    /// a paired household overdue, a missed or absent spot-check): for review, never decided.
+    NegativeItemProposed,
 }
 
 impl Switch for AlertTrigger {
@@ -166,6 +169,7 @@ impl Switch for AlertTrigger {
         AlertTrigger::SpotCheckAbsent,
         AlertTrigger::SpotCheckMissed,
         AlertTrigger::HouseholdDenied,
+        AlertTrigger::NegativeItemProposed,
     ];
     const UNKNOWN: &'static str = "is not an alert trigger";
 
@@ -178,6 +182,7 @@ impl Switch for AlertTrigger {
             AlertTrigger::SpotCheckAbsent => "spot_check_absent",
             AlertTrigger::SpotCheckMissed => "spot_check_missed",
             AlertTrigger::HouseholdDenied => "household_denied",
+            AlertTrigger::NegativeItemProposed => "negative_item_proposed",
         }
     }
 }
@@ -193,6 +198,7 @@ impl AlertTrigger {
             AlertTrigger::SpotCheckAbsent => "spot_check.absent",
             AlertTrigger::SpotCheckMissed => "spot_check.missed",
             AlertTrigger::HouseholdDenied => "household.denied",
+            AlertTrigger::NegativeItemProposed => "negative_item.proposed",
         }
     }
 

@@ -389,3 +389,26 @@ pub fn escalation_policy(
     };
     Ok(facts.history.on(&path, day).escalation.clone())
 }
+
+/// Items still proposed (undecided) across the whole tree for `month`, for the alert raised
+/// when an item is proposed (docs/alerts.md).
+pub fn proposed_everywhere(
+    conn: &mut DbConnection,
+    month: Period,
+    today: Date,
+) -> StorageResult<Vec<Value>> {
+    let tops: Vec<UnitRow> = units::table
+        .filter(units::parent_code.is_null())
+        .order(units::code.asc())
+        .select(UnitRow::as_select())
+        .load(conn)?;
+    let mut proposed = Vec::new();
+    for unit in tops {
+        proposed.extend(
+            unit_items(conn, &unit, month, today)?
+                .into_iter()
+                .filter(|item| item["status"] == "proposed"),
+        );
+    }
+    Ok(proposed)
+}

@@ -20,9 +20,9 @@ use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
 use super::state::{JudgeState, Learned};
 use super::{
-    alerts, audits, decisions, pairings, policy, roster, spot_checks, supervision, webhooks,
+    alerts, audits, decisions, pairings, policy, purge, roster, spot_checks, supervision, webhooks,
 };
-use super::{Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
+use super::{Actor, Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
 use crate::clock::Clock;
 use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
@@ -469,6 +469,15 @@ impl WriterThread {
             }),
             Request::DeleteWebhook(actor, id) => self.admin(now, |conn, ledger, _, _| {
                 let (view, learned) = webhooks::delete(conn, ledger, actor, id)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::RaiseProposed(items) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) =
+                    alerts::raise_proposed(conn, ledger, state, &Actor::operator(), items)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::Purge(actor, request) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = purge::purge(conn, ledger, state, actor, request)?;
                 Ok((Outcome::Json(view), learned))
             }),
             Request::WebhookAttempts(attempts) => self.admin(now, |conn, _, _, _| {

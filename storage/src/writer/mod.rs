@@ -19,6 +19,7 @@ mod commit;
 mod decisions;
 mod pairings;
 mod policy;
+mod purge;
 mod records;
 mod roster;
 mod rows;
@@ -27,10 +28,11 @@ mod state;
 mod supervision;
 mod webhooks;
 
-pub use alerts::AlertAck;
+pub use alerts::{AlertAck, ProposedItem};
 pub use audits::ReadAudit;
 pub use decisions::Decision;
 pub use pairings::NewPairing;
+pub use purge::{ranges_of, PurgeRequest};
 use records::Prepared;
 pub use records::{BatchItem, RecordOutcome, Submitter};
 pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
@@ -165,6 +167,8 @@ enum Request {
     CreateWebhook(Actor, Box<NewWebhook>),
     DeleteWebhook(Actor, String),
     WebhookAttempts(Vec<Attempt>),
+    Purge(Actor, PurgeRequest),
+    RaiseProposed(Vec<ProposedItem>),
 }
 
 impl Request {
@@ -434,6 +438,16 @@ impl Writer {
     /// Keeps the delivery log of the sender's attempts.
     pub async fn webhook_attempts(&self, attempts: Vec<Attempt>) -> StorageResult<Value> {
         self.submit_json(Request::WebhookAttempts(attempts)).await
+    }
+
+    /// Applies retention (or, dry, says what it would do); answers with what was purged.
+    pub async fn purge(&self, actor: Actor, request: PurgeRequest) -> StorageResult<Value> {
+        self.submit_json(Request::Purge(actor, request)).await
+    }
+
+    /// Alerts for negative-list items proposed and not alerted yet; answers with their ids.
+    pub async fn raise_proposed(&self, items: Vec<ProposedItem>) -> StorageResult<Value> {
+        self.submit_json(Request::RaiseProposed(items)).await
     }
 
     async fn submit_json(&self, request: Request) -> StorageResult<Value> {

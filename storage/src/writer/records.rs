@@ -7,7 +7,9 @@ use super::rows::{BindingRow, ReturnRow};
 use super::state::{JudgeState, KnownFix, KnownRecord, Learned};
 use super::Actor;
 use crate::error::{StorageError, StorageResult};
-use crate::models::{AlertRow, DutyRow, FixRow, FlagRow, NoteRow, RecordRow, RequestRow, VisitRow};
+use crate::models::{
+    AlertRow, AttachmentRefRow, DutyRow, FixRow, FlagRow, NoteRow, RecordRow, RequestRow, VisitRow,
+};
 use crate::stored::record_answer;
 use fieldtrail_domain::canonical::{payload_hash, to_canonical_bytes, unix_micros};
 use fieldtrail_domain::flags::{flags as flag_rules, judge_household, FlagInputs};
@@ -245,6 +247,16 @@ pub(crate) fn append_record(
         },
     }];
     let rows = &mut *ledger.rows;
+    // Which photos the record names, for retention (an attachment goes once none is kept).
+    let mut named: Vec<String> = submission.attachments.iter().map(|h| h.to_hex()).collect();
+    named.sort();
+    named.dedup();
+    for sha256 in named {
+        rows.attachment_refs.push(AttachmentRefRow {
+            sha256,
+            seq: appended.seq,
+        });
+    }
     rows.records.push(RecordRow {
         id: record_id.clone(),
         person_id: me.clone(),

@@ -580,6 +580,8 @@ pub(crate) struct GroupRows {
     /// Alerts the group's records raise, in the same transaction as the records.
     pub alerts: Vec<AlertRow>,
     pub notes: Vec<NoteRow>,
+    /// Photos the group's records name; rare, so a statement of their own when there are any.
+    pub attachment_refs: Vec<AttachmentRefRow>,
     pub returns: Vec<ReturnRow>,
 }
 
@@ -627,6 +629,11 @@ impl GroupRows {
                 insert_all(lite, &self.notes)?;
             }
         }
+        for reference in &self.attachment_refs {
+            diesel::insert_into(record_attachments::table)
+                .values(reference)
+                .execute(conn)?;
+        }
         // Only when webhooks are registered: a statement of its own, and no cost otherwise.
         let deliveries = outbox(&self.alerts, hooks)?;
         for delivery in &deliveries {
@@ -655,6 +662,7 @@ impl GroupRows {
         self.flags.clear();
         self.alerts.clear();
         self.notes.clear();
+        self.attachment_refs.clear();
         self.returns.clear();
     }
 

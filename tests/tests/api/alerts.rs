@@ -118,7 +118,7 @@ fn the_policy_switches_triggers_per_unit(backend: Backend) {
         resp.body["policy"]["alerts"],
         json!({"outside": false, "not_assigned": true, "mock_location": true,
                "impossible_speed": true, "spot_check_absent": true, "spot_check_missed": true,
-               "household_denied": true}),
+               "household_denied": true, "negative_item_proposed": true}),
         "keys an override leaves out stay on"
     );
     let t0 = OffsetDateTime::now_utc() - Duration::hours(2);
@@ -205,3 +205,94 @@ both_backends!(
     the_policy_switches_triggers_per_unit,
     an_alert_is_acknowledged_once_with_a_note
 );
+
+/// Last month, `YYYY-MM`, by the county calendar.
+fn last_month() -> String {
+    let first = county_today().replace_day(1).unwrap();
+    let last = first.previous_day().unwrap();
+    format!("{:04}-{:02}", last.year(), u8::from(last.month()))
+}
+
+fn a_proposed_negative_item_raises_one_alert(backend: Backend) {
+    let Some(app) =
+        TestApp::spawn_watching_proposals(backend, std::time::Duration::from_millis(300))
+    else {
+        return;
+    };
+    let admin = app.with_county();
+    // Village B switches the trigger off; its cadre's item raises nothing.
+    let resp = app.put(
+        &format!("/v1/units/{VILLAGE_B}/policy"),
+        Some(&admin),
+        &json!({"alerts": {"negative_item_proposed": false}}),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    let cadre = app.cadre_in_a(&admin, "cadre-a");
+    let b_id = app.create_person(&admin, "cadre-b", "cadre", VILLAGE_B);
+    app.assign(&admin, &b_id, VILLAGE_B, "2020-01-01", None);
+    // Nobody was present last month: each cadre's month is below the residency rule.
+    let month = last_month();
+    let items = app.get(
+        &format!("/v1/units/{COUNTY}/negative-items?month={month}"),
+        Some(&admin),
+    );
+    assert_eq!(items.status, 200, "{}", items.text);
+    let item_of = |person: &str| -> String {
+        items.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["person_id"] == person && i["rule"] == "residency_below")
+            .unwrap_or_else(|| panic!("no residency_below item for {person}: {}", items.text))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a_item = item_of(&cadre.id);
+    let b_item = item_of(&b_id);
+    let proposed = |app: &TestApp| -> Vec<Value> {
+        alerts(app, &admin, "")
+            .into_iter()
+            .filter(|a| a["kind"] == "negative_item.proposed")
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while proposed(&app).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no proposal alert");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Several more looks: still exactly one alert for the item.
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    let raised = proposed(&app);
+    let sources: Vec<&str> = raised
+        .iter()
+        .filter_map(|a| a["source_id"].as_str())
+        .collect();
+    assert_eq!(
+        sources.iter().filter(|s| **s == a_item).count(),
+        1,
+        "{raised:?}"
+    );
+    assert!(!sources.contains(&b_item.as_str()), "{raised:?}");
+    let alert = raised.iter().find(|a| a["source_id"] == a_item).unwrap();
+    assert_eq!(alert["person_id"], cadre.id.as_str());
+    assert_eq!(alert["unit_code"], VILLAGE_A);
+    assert_eq!(alert["detail"]["rule"], "residency_below");
+    assert_eq!(alert["detail"]["month"], month.as_str());
+    let header = app.entry_header(&admin, alert["seq"].as_i64().unwrap());
+    assert_eq!(header["kind"], "negative_item.proposed");
+    // For review like any alert: acknowledged with a note; the item itself stays proposed.
+    let ack = app.post(
+        &format!("/v1/alerts/{}/ack", alert["id"].as_str().unwrap()),
+        Some(&admin),
+        &json!({"note": "will talk to the cadre"}),
+    );
+    assert_eq!(ack.status, 200, "{}", ack.text);
+    let again = app.get(
+        &format!("/v1/units/{COUNTY}/negative-items?month={month}&status=proposed"),
+        Some(&admin),
+    );
+    assert!(again.text.contains(&a_item), "{}", again.text);
+}
+
+both_backends!(a_proposed_negative_item_raises_one_alert);

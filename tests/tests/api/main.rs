@@ -22,6 +22,7 @@ mod openapi;
 mod pairings;
 mod policy;
 mod proofs;
+mod purge;
 mod records;
 mod roster;
 mod sampling_python;

@@ -8,7 +8,7 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 17] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -25,6 +25,7 @@ const KEYS: [&str; 16] = [
     "escalation",
     "alerts",
     "read_reason_required",
+    "retention_days",
 ];
 
 fn ledger_size(app: &TestApp) -> i64 {
@@ -112,12 +113,16 @@ fn assert_defaults(policy: &Value, skip: &[&str]) {
             "spot_check_absent",
             "spot_check_missed",
             "household_denied",
+            "negative_item_proposed",
         ] {
             assert_eq!(policy["alerts"][trigger], true, "{policy}");
         }
     }
     if !skip.contains(&"read_reason_required") {
         assert_eq!(policy["read_reason_required"], false, "{policy}");
+    }
+    if !skip.contains(&"retention_days") {
+        assert_eq!(policy["retention_days"], 1_095, "{policy}");
     }
     if !skip.contains(&"escalation") {
         assert_eq!(
@@ -448,8 +453,9 @@ fn out_of_range_settings_are_refused(backend: Backend) {
             {"at": 1_000, "name": "x"}]},
         "alerts": {"outside": false, "not_assigned": true, "mock_location": true,
             "impossible_speed": false, "spot_check_absent": true, "spot_check_missed": true,
-            "household_denied": true},
+            "household_denied": true, "negative_item_proposed": true},
         "read_reason_required": true,
+        "retention_days": 36_500,
     });
     put_policy(&app, &admin, VILLAGE_A, &edges);
     let view = get_policy(&app, &admin, VILLAGE_A);

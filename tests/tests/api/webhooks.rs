@@ -202,8 +202,16 @@ fn every_alert_is_delivered_through_an_outage_and_a_restart(backend: Backend) {
     expected.insert(first);
     assert_eq!(by_alert.keys().cloned().collect::<BTreeSet<_>>(), expected);
     assert!(by_alert.values().all(|ids| ids.len() == 1), "{by_alert:?}");
-    // The delivery log agrees: all delivered, under the ids the receiver saw.
-    let log_now = deliveries(&app, &admin, &hook_id);
+    // The delivery log agrees: all delivered, under the ids the receiver saw (the sender
+    // records an attempt once its round is over, a moment after the receiver has it).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let log_now = loop {
+        let log_now = deliveries(&app, &admin, &hook_id);
+        if log_now.iter().all(|d| d["state"] == "delivered") || Instant::now() > deadline {
+            break log_now;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(log_now.len(), 5, "{log_now:?}");
     for d in &log_now {
         assert_eq!(d["state"], "delivered", "{d}");

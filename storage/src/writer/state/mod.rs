@@ -326,6 +326,10 @@ impl JudgeState {
         }
     }
 
+    pub(crate) fn people(&self) -> impl Iterator<Item = (&PersonId, &PersonInfo)> {
+        self.people.iter()
+    }
+
     pub(crate) fn person(&self, id: &PersonId) -> Option<&PersonInfo> {
         self.people.get(id)
     }
