@@ -70,7 +70,7 @@ fn parse_events(problems: &mut Problems, raw: Option<&Value>) -> Option<Vec<Stri
                 }
             }
             None => problems.push(
-                &format!("/events/{i}"),
+                format!("/events/{i}"),
                 format!(
                     "must be one of {}",
                     AlertTrigger::ALL

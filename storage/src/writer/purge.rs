@@ -123,14 +123,24 @@ fn doomed_attachments(
             .collect();
         doomed.extend(chunk.iter().filter(|sha| !kept.contains(*sha)).cloned());
     }
-    let never_sent: Vec<String> = attachments::table
+    // Never named by a record, and even the latest upload of it is older than the grace (a
+    // photo uploaded again recently is about to be sent).
+    let never_sent: Vec<(String, i64)> = attachments::table
         .left_join(record_attachments::table.on(record_attachments::sha256.eq(attachments::sha256)))
         .filter(record_attachments::sha256.is_null())
-        .filter(attachments::uploaded_at.lt(stale_before))
-        .select(attachments::sha256)
-        .distinct()
+        .select((attachments::sha256, attachments::uploaded_at))
         .load(conn)?;
-    doomed.extend(never_sent);
+    let mut latest: BTreeMap<String, i64> = BTreeMap::new();
+    for (sha, at) in never_sent {
+        let entry = latest.entry(sha).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+    doomed.extend(
+        latest
+            .into_iter()
+            .filter(|(_, at)| *at < stale_before)
+            .map(|(sha, _)| sha),
+    );
     Ok(doomed)
 }
 

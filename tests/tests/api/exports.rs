@@ -209,6 +209,22 @@ fn filters_and_scope_bound_the_export(backend: Backend) {
 }
 
 /// More records than one page: the stream carries them all, in seq order, once.
+/// `count` check-ins in village A from `t0`, `step_s` seconds apart, in batches of 500.
+fn send_fixes(app: &TestApp, token: &str, t0: OffsetDateTime, count: i64, step_s: i64) {
+    for chunk in (0..count).collect::<Vec<i64>>().chunks(500) {
+        let records: Vec<Value> = chunk
+            .iter()
+            .map(|i| fix(A_CENTRE.0, A_CENTRE.1, t0 + Duration::seconds(*i * step_s)))
+            .collect();
+        let resp = app.post(
+            "/v1/records/batch",
+            Some(token),
+            &json!({"records": records}),
+        );
+        assert_eq!(resp.status, 200, "{}", resp.text);
+    }
+}
+
 fn an_export_larger_than_a_page_is_whole(backend: Backend) {
     let Some(app) = TestApp::spawn(backend) else {
         return;
@@ -217,18 +233,7 @@ fn an_export_larger_than_a_page_is_whole(backend: Backend) {
     let cadre = app.cadre_in_a(&admin, "cadre-a");
     let t0 = OffsetDateTime::now_utc() - Duration::hours(30);
     let total = 2_345;
-    for chunk in (0..total).collect::<Vec<i64>>().chunks(500) {
-        let records: Vec<Value> = chunk
-            .iter()
-            .map(|i| fix(A_CENTRE.0, A_CENTRE.1, t0 + Duration::seconds(*i * 30)))
-            .collect();
-        let resp = app.post(
-            "/v1/records/batch",
-            Some(&cadre.token),
-            &json!({"records": records}),
-        );
-        assert_eq!(resp.status, 200, "{}", resp.text);
-    }
+    send_fixes(&app, &cadre.token, t0, total, 30);
     let lines = ndjson_lines(&export(&app, &admin, "").2);
     assert_eq!(lines.len() as i64, total);
     let seqs: Vec<i64> = lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
@@ -243,3 +248,71 @@ both_backends!(
     filters_and_scope_bound_the_export,
     an_export_larger_than_a_page_is_whole
 );
+
+/// This process's resident memory, kB (the server runs in it).
+fn rss_kb() -> i64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// A large export streams: read as it comes, the server's memory (this process's) grows by far
+/// less than the document, so the server never holds the whole result.
+fn a_large_export_streams_in_bounded_memory(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let admin = app.with_county();
+    let cadres: Vec<_> = (0..3)
+        .map(|i| app.cadre_in_a(&admin, &format!("cadre-{i}")))
+        .collect();
+    let t0 = OffsetDateTime::now_utc() - Duration::days(20);
+    let per_cadre: i64 = 12_000;
+    for cadre in &cadres {
+        send_fixes(&app, &cadre.token, t0, per_cadre, 100);
+    }
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let baseline = rss_kb();
+    let mut response = agent
+        .get(app.url(&format!("/v1/units/{TOWNSHIP}/records/export")))
+        .header("Authorization", format!("Bearer {admin}"))
+        .call()
+        .expect("HTTP request");
+    assert_eq!(response.status().as_u16(), 200);
+    let mut reader = response.body_mut().as_reader();
+    let (mut bytes, mut lines, mut peak) = (0usize, 0usize, baseline);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut reader, &mut buf).expect("read the export");
+        if n == 0 {
+            break;
+        }
+        bytes += n;
+        lines += buf[..n].iter().filter(|b| **b == b'\n').count();
+        peak = peak.max(rss_kb());
+    }
+    let total = per_cadre as usize * cadres.len();
+    assert_eq!(lines, total);
+    let grew_kb = peak - baseline;
+    eprintln!(
+        "export: {total} records, {} MB, memory grew {} MB",
+        bytes / 1_000_000,
+        grew_kb / 1_000
+    );
+    assert!(
+        grew_kb * 1024 < (bytes as i64) / 3,
+        "memory grew {grew_kb} kB for a {bytes}-byte export"
+    );
+}
+
+both_backends!(a_large_export_streams_in_bounded_memory);
