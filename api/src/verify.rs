@@ -402,31 +402,28 @@ fn check_payload(entry: &BundleEntry, header: Option<&serde_json::Value>) -> Res
 
 /// Payloads the bundle should carry but does not: purged when a `payload.purge` entry in the
 /// bundle names them (a fact, not a failure), missing otherwise.
-fn check_absent_payloads(bundle: &Bundle, report: &mut Report) {
+/// `headers` are the entries' parsed headers, in bundle order (None where unreadable).
+fn check_absent_payloads(
+    bundle: &Bundle,
+    headers: &[Option<serde_json::Value>],
+    report: &mut Report,
+) {
     let expected: fn(&str) -> bool = match bundle.payloads {
         Some(Payloads::All) => |_| true,
         Some(Payloads::Draws) => |kind| kind == "spot_check.draw" || kind == "spot_check.sample",
         Some(Payloads::None) | None => return,
     };
-    let headers: Vec<(u64, Option<serde_json::Value>)> = bundle
-        .entries
-        .iter()
-        .map(|entry| {
-            let header = STANDARD
-                .decode(&entry.body)
-                .ok()
-                .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok());
-            (entry.seq, header)
-        })
-        .collect();
+
     let mut purged = fieldtrail_domain::purge::PurgedRanges::default();
     let mut purges = 0usize;
-    for (seq, header) in &headers {
-        let Some(header) = header else { continue };
+    for (entry, header) in bundle.entries.iter().zip(headers) {
+        let (seq, Some(header)) = (entry.seq, header) else {
+            continue;
+        };
         if header["kind"] == "payload.purge" {
             purges += 1;
             if let Err(problem) =
-                purged.add_from(i64::try_from(*seq).unwrap_or(i64::MAX), &header["verdicts"])
+                purged.add_from(i64::try_from(seq).unwrap_or(i64::MAX), &header["verdicts"])
             {
                 report.fail(format!("entry seq {seq}: {problem}"));
             }
@@ -434,7 +431,8 @@ fn check_absent_payloads(bundle: &Bundle, report: &mut Report) {
     }
     let mut purged_count = 0usize;
     let mut missing = Vec::new();
-    for (entry, (seq, header)) in bundle.entries.iter().zip(&headers) {
+    for (entry, header) in bundle.entries.iter().zip(headers) {
+        let seq = entry.seq;
         let kind = header
             .as_ref()
             .and_then(|h| h["kind"].as_str())
@@ -442,10 +440,10 @@ fn check_absent_payloads(bundle: &Bundle, report: &mut Report) {
         if entry.payload.is_some() || !expected(kind) {
             continue;
         }
-        if purged.covers(i64::try_from(*seq).unwrap_or(i64::MAX)) {
+        if purged.covers(i64::try_from(seq).unwrap_or(i64::MAX)) {
             purged_count += 1;
         } else {
-            missing.push(*seq);
+            missing.push(seq);
         }
     }
     if purged_count > 0 {
@@ -494,6 +492,7 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
     }
 
     let mut leaves = Vec::with_capacity(bundle.entries.len());
+    let mut headers = Vec::with_capacity(bundle.entries.len());
     let mut altered = Vec::new();
     let mut payloads = 0usize;
     let mut altered_payloads = Vec::new();
@@ -501,6 +500,7 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
         let Ok(body) = STANDARD.decode(&entry.body) else {
             altered.push(format!("entry seq {}: body is not base64", entry.seq));
             leaves.push([0u8; 32]);
+            headers.push(None);
             continue;
         };
         let leaf = leaf_hash(&body);
@@ -525,6 +525,7 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
             }
         }
         leaves.push(leaf);
+        headers.push(header);
     }
     if altered.is_empty() {
         report.pass(format!(
@@ -543,7 +544,7 @@ pub fn verify_bundle(bundle: &Bundle, verifier: &NoteVerifier, since: Option<&st
     for failure in altered_payloads {
         report.fail(failure);
     }
-    check_absent_payloads(bundle, &mut report);
+    check_absent_payloads(bundle, &headers, &mut report);
 
     let mut range = CompactRange::new(0);
     let mut rebuilt = true;
