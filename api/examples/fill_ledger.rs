@@ -479,6 +479,7 @@ async fn prepare_cadres(
                     role: Role::Cadre,
                     unit_code: Some(UnitCode::parse(&plan.village).map_err(text)?),
                     phone: Some(Phone::parse(&plan.phone).map_err(text)?),
+                    must_change_password: false,
                 };
                 writer
                     .create_person(Actor::operator(), person)

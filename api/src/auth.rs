@@ -81,7 +81,22 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// Not before; this server never sets it, but honours it when a token has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// The person's token generation when this was issued; a password change starts the next.
+    #[serde(default)]
+    pub gen: i64,
+    /// The holder must change their password before anything else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mcp: bool,
 }
+
+/// Seconds a token's times may be off: exp, nbf and iat.
+const LEEWAY_SECONDS: i64 = 5;
+
+/// What a token whose holder must change their password may still do.
+const WHILE_PASSWORD_CHANGE_REQUIRED: [&str; 2] = ["/v1/me/password", "/v1/auth/logout"];
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -89,6 +104,8 @@ pub struct Principal {
     pub id: PersonId,
     pub role: Role,
     pub scope: UnitPath,
+    /// An admin reset (or an import) chose this person's password; they must change it.
+    pub must_change: bool,
 }
 
 impl Principal {
@@ -126,12 +143,20 @@ struct Cached {
 /// are swept and, if that is not enough, the cache starts over (a miss only costs a verify).
 const CACHE_CAPACITY: usize = 100_000;
 
+/// The cache and its epoch, which every revocation moves on: a principal read from the database
+/// before a revocation committed is not cached after it.
+#[derive(Default)]
+struct Cache {
+    tokens: HashMap<String, Cached>,
+    epoch: u64,
+}
+
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     ttl_seconds: i64,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: Mutex<Cache>,
 }
 
 impl TokenKeys {
@@ -140,14 +165,15 @@ impl TokenKeys {
             .to_pkcs8_der()
             .map_err(|_| KeyError::BadKey("in memory".into()))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         Ok(TokenKeys {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             decoding: DecodingKey::from_ed_der(key.verifying_key().as_bytes()),
             validation,
             ttl_seconds,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
         })
     }
 
@@ -155,20 +181,18 @@ impl TokenKeys {
         self.ttl_seconds
     }
 
-    pub fn issue(
-        &self,
-        id: PersonId,
-        role: Role,
-        scope: Option<String>,
-    ) -> Result<String, ApiError> {
+    pub fn issue(&self, holder: Holder) -> Result<String, ApiError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
-            sub: id.to_string(),
-            role: role.as_str().to_owned(),
-            scope,
+            sub: holder.id.to_string(),
+            role: holder.role.as_str().to_owned(),
+            scope: holder.scope,
             iat: now,
             exp: now + self.ttl_seconds,
             jti: uuid::Uuid::new_v4().to_string(),
+            nbf: None,
+            gen: holder.generation,
+            mcp: holder.must_change,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.encoding)
             .map_err(|err| ApiError::Internal(format!("signing a token failed: {err}")))
@@ -178,33 +202,90 @@ impl TokenKeys {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let cache = self.cache.lock().ok()?;
         cache
+            .tokens
             .get(token)
             .filter(|entry| entry.exp > now)
             .map(|entry| entry.principal.clone())
     }
 
-    fn remember(&self, token: String, principal: Principal, exp: i64) {
+    fn epoch(&self) -> u64 {
+        self.cache.lock().map(|cache| cache.epoch).unwrap_or(0)
+    }
+
+    /// Caches a principal read at `epoch`, unless a revocation has happened since.
+    fn remember(&self, token: String, principal: Principal, exp: i64, epoch: u64) {
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
-        if cache.len() >= CACHE_CAPACITY {
+        if cache.epoch != epoch {
+            return;
+        }
+        if cache.tokens.len() >= CACHE_CAPACITY {
             let now = OffsetDateTime::now_utc().unix_timestamp();
-            cache.retain(|_, entry| entry.exp > now);
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
+            cache.tokens.retain(|_, entry| entry.exp > now);
+            if cache.tokens.len() >= CACHE_CAPACITY {
+                cache.tokens.clear();
             }
         }
-        cache.insert(token, Cached { principal, exp });
+        cache.tokens.insert(token, Cached { principal, exp });
     }
 
-    fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+    /// Drops every cached token of a person, after a change to them has committed.
+    pub fn forget_person(&self, id: PersonId) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.tokens.retain(|_, entry| entry.principal.id != id);
+            cache.epoch += 1;
+        }
+    }
+
+    /// Drops one token from the cache, after its revocation has committed.
+    pub fn forget_token(&self, token: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.tokens.remove(token);
+            cache.epoch += 1;
+        }
+    }
+
+    /// The claims of a token signed by this server, valid now.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|err| ApiError::Unauthorized(format!("invalid token: {err}")))
+            .map_err(|err| ApiError::Unauthorized(format!("invalid token: {err}")))?;
+        // jsonwebtoken checks exp and nbf but not iat; a token from the future is not ours.
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if claims.iat > now + LEEWAY_SECONDS {
+            return Err(ApiError::Unauthorized(
+                "invalid token: issued in the future".into(),
+            ));
+        }
+        Ok(claims)
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+/// Whom a token is for.
+pub struct Holder {
+    pub id: PersonId,
+    pub role: Role,
+    pub scope: Option<String>,
+    pub generation: i64,
+    pub must_change: bool,
+}
+
+impl Holder {
+    pub fn of(person: &fieldtrail_storage::models::PersonRow) -> Result<Holder, ApiError> {
+        Ok(Holder {
+            id: PersonId::parse(&person.id)
+                .map_err(|_| ApiError::Internal("stored person id".into()))?,
+            role: Role::parse(&person.role)
+                .map_err(|_| ApiError::Internal("stored role".into()))?,
+            scope: person.unit_code.clone(),
+            generation: person.token_generation,
+            must_change: person.must_change_password,
+        })
+    }
+}
+
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -232,34 +313,68 @@ impl FromRequest for Principal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let gated = !WHILE_PASSWORD_CHANGE_REQUIRED.contains(&req.path());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("no application state".into()))?;
             let token = token?;
-            if let Some(principal) = state.tokens.cached(&token) {
-                return Ok(principal);
-            }
-            let claims = state.tokens.verify(&token)?;
-            let id = PersonId::parse(&claims.sub)
-                .map_err(|_| ApiError::Unauthorized("invalid token subject".into()))?;
-            let db = state.db.clone();
-            let sub = claims.sub.clone();
-            let person = web::block(move || {
-                let mut conn = db.conn()?;
-                fieldtrail_storage::reads::person(&mut conn, &sub)
-            })
-            .await??
-            .ok_or_else(|| ApiError::Unauthorized("the token's subject does not exist".into()))?;
-            let role = Role::parse(&person.role)
-                .map_err(|_| ApiError::Internal(format!("stored role {}", person.role)))?;
-            let principal = Principal {
-                id,
-                role,
-                scope: UnitPath::from_stored(person.unit_path),
+            let principal = match state.tokens.cached(&token) {
+                Some(principal) => principal,
+                None => principal_of(&state, token).await?,
             };
-            state.tokens.remember(token, principal.clone(), claims.exp);
+            if principal.must_change && gated {
+                return Err(ApiError::PasswordChangeRequired(
+                    "your password was set by an admin; change it with POST /v1/me/password first"
+                        .into(),
+                ));
+            }
             Ok(principal)
         })
     }
+}
+
+/// A token not in the cache: verified, checked against the person as stored now, cached.
+async fn principal_of(state: &AppState, token: String) -> Result<Principal, ApiError> {
+    let claims = state.tokens.verify(&token)?;
+    let epoch = state.tokens.epoch();
+    let id = PersonId::parse(&claims.sub)
+        .map_err(|_| ApiError::Unauthorized("invalid token subject".into()))?;
+    let db = state.db.clone();
+    let sub = claims.sub.clone();
+    let jti = claims.jti.clone();
+    let (person, revoked) = web::block(move || {
+        let mut conn = db.conn()?;
+        let person = fieldtrail_storage::reads::person(&mut conn, &sub)?;
+        let revoked = fieldtrail_storage::reads::token_revoked(&mut conn, &jti)?;
+        Ok::<_, fieldtrail_storage::StorageError>((person, revoked))
+    })
+    .await??;
+    let person = person
+        .ok_or_else(|| ApiError::Unauthorized("the token's subject does not exist".into()))?;
+    if revoked {
+        return Err(ApiError::Unauthorized(
+            "this token has been logged out".into(),
+        ));
+    }
+    if !person.active {
+        return Err(ApiError::Unauthorized("this account is deactivated".into()));
+    }
+    if claims.gen != person.token_generation {
+        return Err(ApiError::Unauthorized(
+            "this token was issued before a password change; log in again".into(),
+        ));
+    }
+    let role = Role::parse(&person.role)
+        .map_err(|_| ApiError::Internal(format!("stored role {}", person.role)))?;
+    let principal = Principal {
+        id,
+        role,
+        scope: UnitPath::from_stored(person.unit_path),
+        must_change: person.must_change_password,
+    };
+    state
+        .tokens
+        .remember(token, principal.clone(), claims.exp, epoch);
+    Ok(principal)
 }
 
 /// A hash to verify against when the username is unknown, so that a wrong username takes as
@@ -327,7 +442,15 @@ mod tests {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let keys = TokenKeys::new(&key, 3600).unwrap();
         let id = PersonId::new();
-        let token = keys.issue(id, Role::Cadre, Some("341322".into())).unwrap();
+        let token = keys
+            .issue(Holder {
+                id,
+                role: Role::Cadre,
+                scope: Some("341322".into()),
+                generation: 0,
+                must_change: false,
+            })
+            .unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(claims.sub, id.to_string());
         assert_eq!(claims.role, "cadre");

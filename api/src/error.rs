@@ -30,6 +30,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("no route {0}")]
     NoRoute(String),
+    /// The path exists, but not with this method; `allow` lists the methods it has.
+    #[error("{route} is not served; this path allows {}", .allow.join(", "))]
+    MethodNotAllowed { route: String, allow: Vec<String> },
+    /// The caller's password was chosen by someone else and must be changed first.
+    #[error("{0}")]
+    PasswordChangeRequired(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -51,6 +57,10 @@ impl ApiError {
             ApiError::Forbidden(_) => ("forbidden", "Outside your permissions"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::NoRoute(_) => ("route-not-found", "No such route"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::PasswordChangeRequired(_) => {
+                ("password-change-required", "Change your password first")
+            }
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -72,8 +82,9 @@ impl ResponseError for ApiError {
             ApiError::Malformed { .. } => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::PasswordChangeRequired(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -92,6 +103,9 @@ impl ResponseError for ApiError {
         response.content_type("application/problem+json");
         if matches!(self, ApiError::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header(("Allow", allow.join(", ")));
         }
         if matches!(self, ApiError::Unavailable(_)) {
             response.insert_header(("Retry-After", "1"));

@@ -268,6 +268,7 @@ fn bootstrap(args: BootstrapArgs) -> Result<(), String> {
                 role: Role::Admin,
                 unit_code: None,
                 phone: None,
+                must_change_password: false,
             })
             .await
             .map_err(|err| format!("bootstrap refused: {err}"))?;
@@ -288,8 +289,29 @@ fn run_demo(config: Config) -> Result<(), String> {
         .map_err(|err| err.to_string())?
         .map_err(|err| err.to_string())?;
         let logins = if size == 0 {
-            println!("Loading the demo organisation (萧县, 3 townships, 12 villages, 24 cadres)…");
-            demo::load(&state).await.map_err(|err| err.to_string())?
+            println!(
+                "Loading the demo organisation (萧县, 3 townships, 12 villages, 24 cadres) and its last month…"
+            );
+            let started = std::time::Instant::now();
+            let loaded = demo::load(&state).await.map_err(|err| err.to_string())?;
+            let kinds: Vec<String> = loaded
+                .records
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect();
+            println!(
+                "Loaded in {:.1} s: {} records over the last 30 days ({}), {} decisions, {} spot-check draws ({} challenges, {} answered; {} household verifications), {} open alerts.",
+                started.elapsed().as_secs_f64(),
+                loaded.record_count(),
+                kinds.join(", "),
+                loaded.decisions,
+                loaded.draws,
+                loaded.challenges,
+                loaded.answered,
+                loaded.verifications,
+                loaded.alerts,
+            );
+            loaded.logins
         } else {
             println!(
                 "{} already holds data; serving it as it is.",

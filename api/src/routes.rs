@@ -2,11 +2,13 @@
 //! test, so the list cannot drift from what is served.
 
 use crate::attachments::MAX_ATTACHMENT_BYTES;
+use crate::console;
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use crate::handlers::{
     alerts, assignments, attachments, audits, auth, challenges, decisions, exports, health,
-    households, ledger, pairings, people, records, spot_checks, supervision, units, webhooks,
+    households, ledger, lifecycle, pairings, people, records, roster_import, roster_lists,
+    spot_checks, supervision, units, webhooks,
 };
 
 /// A batch of 500 records, each up to a 10,000-character log, fits.
@@ -35,7 +37,8 @@ impl Routes<'_> {
     {
         self.seen.push(RouteInfo {
             method: method.as_str().to_lowercase(),
-            path: path.to_owned(),
+            // A tail match ({path:.*}) is a plain parameter to OpenAPI.
+            path: path.replace(":.*}", "}"),
         });
         self.cfg.service(
             web::resource(path)
@@ -285,15 +288,108 @@ pub fn configure(cfg: &mut web::ServiceConfig, seen: &mut Vec<RouteInfo>) {
         body,
         webhooks::deliveries,
     );
+    r.add(Method::POST, "/v1/auth/logout", body, auth::logout);
+    r.add(
+        Method::POST,
+        "/v1/me/password",
+        body,
+        auth::change_own_password,
+    );
+    r.add(Method::GET, "/v1/people", body, roster_lists::people);
+    r.add(Method::GET, "/v1/units", body, roster_lists::units);
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/households",
+        body,
+        roster_lists::households,
+    );
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/assignments",
+        body,
+        roster_lists::assignments,
+    );
+    r.add(
+        Method::GET,
+        "/v1/units/{code}/pairings",
+        body,
+        roster_lists::pairings,
+    );
+    r.add(
+        Method::POST,
+        "/v1/assignments/{id}/end",
+        body,
+        lifecycle::end_assignment,
+    );
+    r.add(
+        Method::POST,
+        "/v1/pairings/{id}/end",
+        body,
+        lifecycle::end_pairing,
+    );
+    r.add(
+        Method::POST,
+        "/v1/people/{id}/deactivate",
+        body,
+        lifecycle::deactivate,
+    );
+    r.add(
+        Method::POST,
+        "/v1/people/{id}/reactivate",
+        body,
+        lifecycle::reactivate,
+    );
+    r.add(
+        Method::POST,
+        "/v1/people/{id}/password",
+        body,
+        lifecycle::reset_password,
+    );
+    r.add(
+        Method::POST,
+        "/v1/roster/import",
+        MAX_IMPORT_BYTES,
+        roster_import::import,
+    );
+    r.add(
+        Method::GET,
+        "/v1/roster/template",
+        body,
+        roster_import::template,
+    );
+    r.add(Method::GET, "/", body, console::index);
+    r.add(Method::GET, "/assets/{path:.*}", body, console::asset);
     r.cfg.default_service(web::to(no_route));
 }
 
+/// A path no route serves (404), or one served with other methods (405 with `Allow`).
 async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::NoRoute(format!(
-        "{} {}",
-        req.method(),
-        req.path()
-    )))
+    static ROUTES: std::sync::OnceLock<Vec<(String, actix_web::dev::ResourceDef)>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        route_table()
+            .into_iter()
+            .map(|route| {
+                let pattern = route.path.replace("/assets/{path}", "/assets/{path:.*}");
+                (
+                    route.method.to_uppercase(),
+                    actix_web::dev::ResourceDef::new(pattern),
+                )
+            })
+            .collect()
+    });
+    let mut allow: Vec<String> = routes
+        .iter()
+        .filter(|(_, def)| def.is_match(req.path()))
+        .map(|(method, _)| method.clone())
+        .collect();
+    let route = format!("{} {}", req.method(), req.path());
+    if allow.is_empty() {
+        return Err(ApiError::NoRoute(route));
+    }
+    allow.sort();
+    allow.dedup();
+    Err(ApiError::MethodNotAllowed { route, allow })
 }
 
 /// The routes the app serves, for the OpenAPI sync test and the docs.

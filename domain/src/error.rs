@@ -5,6 +5,12 @@ use thiserror::Error;
 pub struct FieldProblem {
     pub pointer: String,
     pub reason: String,
+    /// For a spreadsheet cell: its row number as the spreadsheet shows it (the header is 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    /// For a spreadsheet cell: its column letter (A, B, …, AA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl FieldProblem {
@@ -12,6 +18,8 @@ impl FieldProblem {
         Self {
             pointer: pointer.into(),
             reason: reason.to_string(),
+            row: None,
+            column: None,
         }
     }
 }

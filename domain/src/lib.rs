@@ -17,6 +17,7 @@ pub mod presence;
 pub mod purge;
 pub mod record;
 pub mod roster;
+pub mod roster_sheet;
 pub mod spotcheck;
 pub mod submission;
 pub mod unit;

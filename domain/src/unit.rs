@@ -146,6 +146,15 @@ impl UnitPath {
     pub fn contains(&self, other: &UnitPath) -> bool {
         other.0.starts_with(&self.0)
     }
+
+    /// The code of the unit this path leads to; None for the whole tree.
+    pub fn last_code(&self) -> Option<&str> {
+        self.0
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|code| !code.is_empty())
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +169,15 @@ mod tests {
         assert_eq!(UnitCode::parse("34 13"), Err(UnitError::BadCode));
         assert_eq!(UnitCode::parse("a/b"), Err(UnitError::BadCode));
         assert_eq!(UnitCode::parse(&"1".repeat(33)), Err(UnitError::BadCode));
+    }
+
+    #[test]
+    fn a_path_names_the_unit_it_leads_to() {
+        let county = UnitPath::root_of(&UnitCode::parse("341322").unwrap());
+        let town = county.child(&UnitCode::parse("341322100").unwrap());
+        assert_eq!(town.last_code(), Some("341322100"));
+        assert_eq!(county.last_code(), Some("341322"));
+        assert_eq!(UnitPath::whole_tree().last_code(), None);
     }
 
     #[test]

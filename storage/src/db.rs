@@ -301,9 +301,10 @@ mod tests {
         )
         .unwrap();
         if let DbConnection::Sqlite(inner) = &mut conn {
-            // Back before the spot-checks migration (through the purge, webhooks, read audits,
+            // Back before the spot-checks migration (through the roster life cycle, purge, webhooks, read audits,
             // alert acks and supervision ones): its visits come from the household visits
             // stored before, and the supervision migration's flags and notes from what was.
+            inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
@@ -380,6 +381,7 @@ mod tests {
             unreachable!("an SQLite path")
         };
         inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+        inner.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
         conn.batch_execute(&PHOTO_ENTRY.replace("BODY", "X'00'"))
             .unwrap();
         run_migrations(&mut conn).unwrap();
@@ -400,6 +402,7 @@ mod tests {
             let DbConnection::Postgres(inner) = &mut conn else {
                 unreachable!("a postgres:// URL")
             };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             conn.batch_execute(&PHOTO_ENTRY.replace("BODY", "'\\x00'"))
                 .unwrap();
@@ -442,6 +445,7 @@ mod tests {
             let DbConnection::Postgres(inner) = &mut conn else {
                 unreachable!("a postgres:// URL")
             };
+            inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             inner.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();

@@ -10,6 +10,7 @@ pub mod merkle;
 pub mod models;
 mod policies;
 pub mod reads;
+pub mod roster_reads;
 mod schema;
 pub mod spot_checks;
 mod stored;

@@ -31,6 +31,10 @@ pub struct PersonRow {
     pub unit_path: String,
     pub phone: Option<String>,
     pub seq: i64,
+    pub active: bool,
+    pub must_change_password: bool,
+    /// Tokens carry the generation they were issued in; a password change starts the next.
+    pub token_generation: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -157,6 +161,8 @@ pub struct PersonView {
     pub unit_code: Option<String>,
     pub phone: Option<String>,
     pub seq: i64,
+    pub active: bool,
+    pub must_change_password: bool,
 }
 
 impl From<PersonRow> for PersonView {
@@ -169,6 +175,8 @@ impl From<PersonRow> for PersonView {
             unit_code: row.unit_code,
             phone: row.phone,
             seq: row.seq,
+            active: row.active,
+            must_change_password: row.must_change_password,
         }
     }
 }

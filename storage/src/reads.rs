@@ -494,3 +494,12 @@ pub fn read_audits(
         })
         .collect())
 }
+
+/// Whether a token was given back at logout.
+pub fn token_revoked(conn: &mut DbConnection, jti: &str) -> StorageResult<bool> {
+    let count: i64 = revoked_tokens::table
+        .filter(revoked_tokens::jti.eq(jti))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}

@@ -47,6 +47,9 @@ diesel::table! {
         unit_path -> Text,
         phone -> Nullable<Text>,
         seq -> BigInt,
+        active -> Bool,
+        must_change_password -> Bool,
+        token_generation -> BigInt,
     }
 }
 
@@ -422,3 +425,13 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(record_attachments, ledger_payloads);
 diesel::allow_tables_to_appear_in_same_query!(record_attachments, attachments);
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        person_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+diesel::allow_tables_to_appear_in_same_query!(pairings, households);
+diesel::allow_tables_to_appear_in_same_query!(pairings, units);

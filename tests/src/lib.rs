@@ -311,6 +311,7 @@ impl TestApp {
                         role: Role::Admin,
                         unit_code: None,
                         phone: None,
+                        must_change_password: false,
                     };
                     if let Err(err) = state.writer.create_first_admin(root).await {
                         let _ = started.send(Err(err.to_string()));
@@ -558,6 +559,70 @@ impl TestApp {
         };
         for statement in statements {
             self.sql(statement).expect(statement);
+        }
+    }
+}
+
+/// A response with its headers and its body as raw bytes (for downloads and header checks).
+#[derive(Debug)]
+pub struct FullResp {
+    pub resp: Resp,
+    pub headers: ureq::http::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl FullResp {
+    /// A header's value as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// Any method on any path, optionally with a body of the given Content-Type; the response
+    /// with its headers and raw body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &[u8])>,
+    ) -> FullResp {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        if let Some(token) = token {
+            builder = builder.header("Authorization", format!("Bearer {token}"));
+        }
+        let result = match body {
+            Some((content_type, bytes)) => self.agent.run(
+                builder
+                    .header("Content-Type", content_type)
+                    .body(bytes.to_vec())
+                    .expect("request"),
+            ),
+            None => self.agent.run(builder.body(()).expect("request")),
+        };
+        let response = result.expect("HTTP request failed");
+        let headers = response.headers().clone();
+        let retry_after = headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (status, content_type, bytes) = Self::read_raw(response);
+        let bytes = bytes.expect("read body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        FullResp {
+            resp: Resp {
+                status,
+                content_type,
+                retry_after,
+                body,
+                text,
+            },
+            headers,
+            bytes,
         }
     }
 }

@@ -1,10 +1,15 @@
-use crate::auth::{decoy_hash, verify_password};
+//! Logging in and out, and changing one's own password (docs/roster.md).
+
+use crate::auth::{bearer_token, decoy_hash, hash_password, verify_password, Holder, Principal};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::handlers::read;
 use crate::state::AppState;
-use actix_web::{web, HttpResponse};
-use fieldtrail_domain::person::{PersonId, Role};
+use actix_web::{web, HttpRequest, HttpResponse};
+use fieldtrail_domain::error::Problems;
+use fieldtrail_domain::person::Password;
+use fieldtrail_storage::models::PersonRow;
+use fieldtrail_storage::writer::{AccountChange, RevokedToken};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -13,6 +18,17 @@ use serde_json::json;
 pub struct LoginRequest {
     username: String,
     password: String,
+}
+
+/// The answer to a login or a password change: a token for the person as stored.
+fn token_answer(state: &AppState, person: &PersonRow) -> Result<HttpResponse, ApiError> {
+    let token = state.tokens.issue(Holder::of(person)?)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": state.tokens.ttl_seconds(),
+        "must_change_password": person.must_change_password,
+    })))
 }
 
 pub async fn login(
@@ -39,14 +55,80 @@ pub async fn login(
             ));
         }
     };
-    let id =
-        PersonId::parse(&person.id).map_err(|_| ApiError::Internal("stored person id".into()))?;
-    let role = Role::parse(&person.role).map_err(|_| ApiError::Internal("stored role".into()))?;
-    let token = state.tokens.issue(id, role, person.unit_code.clone())?;
+    // Only after the password matched, so that this does not tell who exists.
+    if !person.active {
+        tracing::info!(person = %person.id, "login of a deactivated account refused");
+        return Err(ApiError::Forbidden("this account is deactivated".into()));
+    }
     tracing::info!(person = %person.id, "login");
-    Ok(HttpResponse::Ok().json(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": state.tokens.ttl_seconds(),
-    })))
+    token_answer(&state, &person)
+}
+
+/// Gives the caller's token back: it is refused from now on.
+pub async fn logout(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req)?;
+    let claims = state.tokens.verify(&token)?;
+    state
+        .writer
+        .revoke_token(RevokedToken {
+            jti: claims.jti,
+            person_id: principal.id,
+            expires_at: claims.exp,
+            now: time::OffsetDateTime::now_utc().unix_timestamp(),
+        })
+        .await?;
+    state.tokens.forget_token(&token);
+    tracing::info!(person = %principal.id, "logout");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// The caller chooses a new password; every older token of theirs stops working.
+pub async fn change_own_password(
+    state: web::Data<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::new();
+    let new = problems.check("/new", Password::parse(&body.new));
+    if body.new == body.current {
+        problems.push("/new", "must differ from the current password");
+    }
+    let id = principal.id.to_string();
+    let person = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::person(conn, &id)
+    })
+    .await?
+    .ok_or_else(|| ApiError::Unauthorized("the token's subject does not exist".into()))?;
+    let (current, stored) = (body.current, person.password_hash.clone());
+    if !web::block(move || verify_password(&current, &stored)).await? {
+        problems.push("/current", "is not your current password");
+    }
+    problems.finish()?;
+    let new = new.ok_or_else(|| ApiError::Internal("parsed password missing".into()))?;
+    let hash = web::block(move || hash_password(new.expose())).await??;
+    let change = AccountChange::Password { hash, reset: false };
+    state
+        .writer
+        .change_account(principal.actor(), principal.id, change)
+        .await?;
+    state.tokens.forget_person(principal.id);
+    let id = principal.id.to_string();
+    let person = read(&state.db, move |conn| {
+        fieldtrail_storage::reads::person(conn, &id)
+    })
+    .await?
+    .ok_or_else(|| ApiError::Internal("the person vanished".into()))?;
+    tracing::info!(person = %principal.id, "password changed");
+    token_answer(&state, &person)
 }

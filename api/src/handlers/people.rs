@@ -65,6 +65,7 @@ pub async fn create(
         role,
         unit_code: Some(unit_code),
         phone,
+        must_change_password: false,
     };
     let actor = principal.actor();
     let view = state.writer.create_person(actor, person).await?;

@@ -20,7 +20,8 @@ use super::records::{self, Prepared, RecordOutcome, Submitter};
 use super::rows::GroupRows;
 use super::state::{JudgeState, Learned};
 use super::{
-    alerts, audits, decisions, pairings, policy, purge, roster, spot_checks, supervision, webhooks,
+    alerts, audits, decisions, lifecycle, pairings, policy, purge, roster, roster_import,
+    spot_checks, supervision, webhooks,
 };
 use super::{Actor, Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
 use crate::clock::Clock;
@@ -529,6 +530,31 @@ impl WriterThread {
                 let (answer, learned) =
                     pairings::bind_device(ledger, state, actor, *person, device)?;
                 Ok((Outcome::Json(answer), learned))
+            }),
+            Request::EndAssignment(actor, end) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = lifecycle::end_assignment(conn, ledger, state, actor, end)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::EndPairing(actor, end) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = lifecycle::end_pairing(conn, ledger, state, actor, end)?;
+                Ok((Outcome::Json(view), learned))
+            }),
+            Request::ChangeAccount(actor, person, change) => {
+                self.admin(now, |conn, ledger, _, _| {
+                    let (view, learned) =
+                        lifecycle::change_account(conn, ledger, actor, *person, change)?;
+                    Ok((Outcome::Person(view), learned))
+                })
+            }
+            Request::RevokeToken(token) => self.admin(now, |conn, _, _, _| {
+                Ok((
+                    Outcome::Json(lifecycle::revoke_token(conn, token)?),
+                    Vec::new(),
+                ))
+            }),
+            Request::ImportRoster(actor, import) => self.admin(now, |conn, ledger, state, _| {
+                let (view, learned) = roster_import::import(conn, ledger, state, actor, import)?;
+                Ok((Outcome::Json(view), learned))
             }),
             Request::CreatePairing(actor, pairing) => self.admin(now, |conn, ledger, state, _| {
                 let (answer, learned) =

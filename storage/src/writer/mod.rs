@@ -17,11 +17,13 @@ mod appender;
 mod audits;
 mod commit;
 mod decisions;
+mod lifecycle;
 mod pairings;
 mod policy;
 mod purge;
 mod records;
 mod roster;
+mod roster_import;
 mod rows;
 mod spot_checks;
 mod state;
@@ -31,11 +33,13 @@ mod webhooks;
 pub use alerts::{AlertAck, ProposedItem};
 pub use audits::ReadAudit;
 pub use decisions::Decision;
+pub use lifecycle::{AccountChange, EndPeriod, RevokedToken};
 pub use pairings::NewPairing;
 pub use purge::{ranges_of, PurgeRequest};
 use records::Prepared;
 pub use records::{BatchItem, RecordOutcome, Submitter};
 pub use roster::{NewAssignment, NewHousehold, NewPerson, NewUnit};
+pub use roster_import::RosterImport;
 pub use spot_checks::{ChallengeAnswer, NewDraw, NewOutcome, NewVerification};
 pub use state::{DUTY_DAYS, FIX_WINDOW};
 pub use supervision::{BulletinDraft, EscalationActionDraft, ItemDecisionDraft};
@@ -169,6 +173,11 @@ enum Request {
     WebhookAttempts(Vec<Attempt>),
     Purge(Actor, PurgeRequest),
     RaiseProposed(Vec<ProposedItem>),
+    EndAssignment(Actor, EndPeriod),
+    EndPairing(Actor, EndPeriod),
+    ChangeAccount(Actor, PersonId, AccountChange),
+    RevokeToken(RevokedToken),
+    ImportRoster(Actor, Box<RosterImport>),
 }
 
 impl Request {
@@ -448,6 +457,43 @@ impl Writer {
     /// Alerts for negative-list items proposed and not alerted yet; answers with their ids.
     pub async fn raise_proposed(&self, items: Vec<ProposedItem>) -> StorageResult<Value> {
         self.submit_json(Request::RaiseProposed(items)).await
+    }
+
+    /// Ends an assignment on `valid_to`; answers the assignment as it is afterwards.
+    pub async fn end_assignment(&self, actor: Actor, end: EndPeriod) -> StorageResult<Value> {
+        self.submit_json(Request::EndAssignment(actor, end)).await
+    }
+
+    /// Ends a pairing on `valid_to`; answers the pairing as it is afterwards.
+    pub async fn end_pairing(&self, actor: Actor, end: EndPeriod) -> StorageResult<Value> {
+        self.submit_json(Request::EndPairing(actor, end)).await
+    }
+
+    /// Deactivates, reactivates or changes the password of a person; answers the person.
+    pub async fn change_account(
+        &self,
+        actor: Actor,
+        person: PersonId,
+        change: AccountChange,
+    ) -> StorageResult<PersonView> {
+        match self
+            .submit(Request::ChangeAccount(actor, person, change))
+            .await?
+        {
+            Outcome::Person(view) => Ok(view),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Refuses a token from now on (logout).
+    pub async fn revoke_token(&self, token: RevokedToken) -> StorageResult<Value> {
+        self.submit_json(Request::RevokeToken(token)).await
+    }
+
+    /// Imports a roster sheet whole or not at all (docs/roster.md); answers the counts.
+    pub async fn import_roster(&self, actor: Actor, import: RosterImport) -> StorageResult<Value> {
+        self.submit_json(Request::ImportRoster(actor, Box::new(import)))
+            .await
     }
 
     async fn submit_json(&self, request: Request) -> StorageResult<Value> {

@@ -22,7 +22,7 @@ pub struct NewPairing {
     pub period: ValidPeriod,
 }
 
-fn periods_overlap(a: &ValidPeriod, b: &ValidPeriod) -> bool {
+pub(super) fn periods_overlap(a: &ValidPeriod, b: &ValidPeriod) -> bool {
     let a_before_b_ends = b.to().is_none_or(|end| a.from() <= end);
     let b_before_a_ends = a.to().is_none_or(|end| b.from() <= end);
     a_before_b_ends && b_before_a_ends
@@ -73,10 +73,23 @@ pub(crate) fn create_pairing(
         )));
     }
     let unit_code = household.unit_code.clone();
+    let (row, learned) = write_pairing(conn, ledger, actor, pairing, &unit_code)?;
+    Ok((row.to_view(), vec![learned]))
+}
+
+/// The pairing's entry and row; the caller has checked the cadre, the household, scope and
+/// the policy's limit.
+pub(super) fn write_pairing(
+    conn: &mut DbConnection,
+    ledger: &mut LedgerAppender<'_>,
+    actor: &Actor,
+    pairing: &NewPairing,
+    unit_code: &str,
+) -> StorageResult<(PairingRow, Learned)> {
     let mut row = PairingRow {
         id: Uuid::now_v7().to_string(),
         person_id: pairing.person_id.to_string(),
-        household_id,
+        household_id: pairing.household_id.to_string(),
         valid_from: format_date(pairing.period.from()),
         valid_to: pairing.period.to().map(format_date),
         seq: 0,
@@ -88,17 +101,17 @@ pub(crate) fn create_pairing(
         "valid_from": row.valid_from,
         "valid_to": row.valid_to,
     });
-    let appended = ledger.append_admin("pairing.create", actor, Some(&unit_code), &payload)?;
+    let appended = ledger.append_admin("pairing.create", actor, Some(unit_code), &payload)?;
     row.seq = appended.seq;
     diesel::insert_into(pairings::table)
         .values(&row)
         .execute(conn)?;
-    let learned = vec![Learned::Pairing {
+    let learned = Learned::Pairing {
         person: pairing.person_id,
         household: pairing.household_id,
         period: pairing.period,
-    }];
-    Ok((row.to_view(), learned))
+    };
+    Ok((row, learned))
 }
 
 /// A supervisor binds a cadre to a new phone (常用手机 changed).

@@ -38,6 +38,8 @@ pub struct NewPerson {
     /// None only for the first admin, whose scope is the whole tree.
     pub unit_code: Option<UnitCode>,
     pub phone: Option<Phone>,
+    /// Set for an initial password someone else chose (an import): changed at first login.
+    pub must_change_password: bool,
 }
 
 pub struct NewAssignment {
@@ -245,6 +247,18 @@ pub(crate) fn create_person(
             person.username.as_str()
         )));
     }
+    let (row, learned) = write_person(conn, ledger, actor, person, unit_path)?;
+    Ok((row.into(), vec![learned]))
+}
+
+/// The person's entry and row; the caller has checked scope and that the username is free.
+pub(super) fn write_person(
+    conn: &mut DbConnection,
+    ledger: &mut LedgerAppender<'_>,
+    actor: &Actor,
+    person: &NewPerson,
+    unit_path: UnitPath,
+) -> StorageResult<(PersonRow, Learned)> {
     let id = PersonId::new();
     let payload = json!({
         "id": id.to_string(),
@@ -266,19 +280,22 @@ pub(crate) fn create_person(
         unit_path: unit_path.as_str().to_owned(),
         phone: person.phone.as_ref().map(|p| p.as_str().to_owned()),
         seq: appended.seq,
+        active: true,
+        must_change_password: person.must_change_password,
+        token_generation: 0,
     };
     diesel::insert_into(people::table)
         .values(&row)
         .execute(conn)?;
-    let learned = vec![Learned::Person {
+    let learned = Learned::Person {
         id,
         info: PersonInfo {
             role: person.role,
             unit_code: row.unit_code.clone(),
             unit_path,
         },
-    }];
-    Ok((row.into(), learned))
+    };
+    Ok((row, learned))
 }
 
 /// The first admin (scope: whole tree); refused once any admin exists.
@@ -313,6 +330,18 @@ pub(crate) fn create_assignment(
             ),
         ));
     }
+    let (row, learned) = write_assignment(conn, ledger, actor, assignment)?;
+    Ok((row.into(), vec![learned]))
+}
+
+/// The assignment's entry and row; the caller has checked the person, the village and scope.
+pub(super) fn write_assignment(
+    conn: &mut DbConnection,
+    ledger: &mut LedgerAppender<'_>,
+    actor: &Actor,
+    assignment: &NewAssignment,
+) -> StorageResult<(AssignmentRow, Learned)> {
+    let code = assignment.unit_code.as_str().to_owned();
     let id = uuid::Uuid::now_v7().to_string();
     let valid_from = format_date(assignment.period.from());
     let valid_to = assignment.period.to().map(format_date);
@@ -337,12 +366,12 @@ pub(crate) fn create_assignment(
     diesel::insert_into(assignments::table)
         .values(&row)
         .execute(conn)?;
-    let learned = vec![Learned::Assignment {
+    let learned = Learned::Assignment {
         person: assignment.person_id,
         unit_code: code,
         period: assignment.period,
-    }];
-    Ok((row.into(), learned))
+    };
+    Ok((row, learned))
 }
 
 pub(crate) fn create_household(
@@ -363,6 +392,18 @@ pub(crate) fn create_household(
             ),
         ));
     }
+    let (row, learned) = write_household(conn, ledger, actor, household)?;
+    Ok((row.into(), vec![learned]))
+}
+
+/// The household's entry and row; the caller has checked the unit and scope.
+pub(super) fn write_household(
+    conn: &mut DbConnection,
+    ledger: &mut LedgerAppender<'_>,
+    actor: &Actor,
+    household: &NewHousehold,
+) -> StorageResult<(HouseholdRow, Learned)> {
+    let code = household.unit_code.as_str().to_owned();
     let id = uuid::Uuid::now_v7();
     let payload = json!({
         "id": id.to_string(),
@@ -384,12 +425,12 @@ pub(crate) fn create_household(
     diesel::insert_into(households::table)
         .values(&row)
         .execute(conn)?;
-    let learned = vec![Learned::Household {
+    let learned = Learned::Household {
         id,
         info: HouseholdInfo {
             unit_code: code,
             location: household.location,
         },
-    }];
-    Ok((row.into(), learned))
+    };
+    Ok((row, learned))
 }

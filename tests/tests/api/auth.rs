@@ -135,7 +135,16 @@ fn login_returns_a_bearer_token(backend: Backend) {
     assert_eq!(token.split('.').count(), 3, "a JWS compact token: {token}");
     let mut members: Vec<&String> = resp.body.as_object().unwrap().keys().collect();
     members.sort();
-    assert_eq!(members, ["access_token", "expires_in", "token_type"]);
+    assert_eq!(
+        members,
+        [
+            "access_token",
+            "expires_in",
+            "must_change_password",
+            "token_type"
+        ]
+    );
+    assert_eq!(resp.body["must_change_password"], false);
 
     // The token works on a protected route.
     let me = app.get(&format!("/v1/people/{}", root_id(&app)), Some(token));
@@ -159,12 +168,13 @@ fn login_token_claims(backend: Backend) {
     keys.sort();
     assert_eq!(
         keys,
-        ["exp", "iat", "jti", "role", "scope", "sub"],
+        ["exp", "gen", "iat", "jti", "role", "scope", "sub"],
         "{claims}"
     );
     assert_eq!(claims["sub"], cadre.id.as_str());
     assert_eq!(claims["role"], "cadre");
     assert_eq!(claims["scope"], VILLAGE_A);
+    assert_eq!(claims["gen"], 0, "a new person's first token generation");
     assert!(uuid::Uuid::parse_str(claims["jti"].as_str().unwrap()).is_ok());
     let iat = claims["iat"].as_i64().unwrap();
     let exp = claims["exp"].as_i64().unwrap();

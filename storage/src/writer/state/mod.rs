@@ -120,6 +120,13 @@ pub(crate) enum Learned {
         unit_code: String,
         period: ValidPeriod,
     },
+    /// An assignment's period shortened: `old` is replaced by `new`.
+    AssignmentEnded {
+        person: PersonId,
+        unit_code: String,
+        old: ValidPeriod,
+        new: ValidPeriod,
+    },
     Household {
         id: Uuid,
         info: HouseholdInfo,
@@ -128,6 +135,12 @@ pub(crate) enum Learned {
         person: PersonId,
         household: Uuid,
         period: ValidPeriod,
+    },
+    PairingEnded {
+        person: PersonId,
+        household: Uuid,
+        old: ValidPeriod,
+        new: ValidPeriod,
     },
     Policy {
         unit_code: String,
@@ -271,6 +284,31 @@ impl JudgeState {
                         .entry(person)
                         .or_default()
                         .push((unit_code, period));
+                }
+                Learned::AssignmentEnded {
+                    person,
+                    unit_code,
+                    old,
+                    new,
+                } => {
+                    // Two identical assignments would be interchangeable, so the first will do.
+                    if let Some(slot) = self.assignments.get_mut(&person).and_then(|list| {
+                        list.iter_mut().find(|(u, p)| *u == unit_code && *p == old)
+                    }) {
+                        slot.1 = new;
+                    }
+                }
+                Learned::PairingEnded {
+                    person,
+                    household,
+                    old,
+                    new,
+                } => {
+                    if let Some(slot) = self.pairings.get_mut(&person).and_then(|list| {
+                        list.iter_mut().find(|(h, p)| *h == household && *p == old)
+                    }) {
+                        slot.1 = new;
+                    }
                 }
                 Learned::Household { id, info } => {
                     self.households.insert(id, info);

@@ -1,25 +1,27 @@
-//! A demo organisation: 萧县 with three townships of four villages each, their boundaries, a
+//! The demo organisation: 萧县 with three townships of four villages each, their boundaries, a
 //! resident team of two cadres per village, supervisors, an inspector and households. The
 //! village polygons tile their township exactly (neighbours share jittered vertices), so the
 //! map looks like real administrative boundaries rather than a chessboard.
 
+use super::{DemoLogin, ADMIN_PASSWORD, ADMIN_USER, CADRE_PASSWORD, STAFF_PASSWORD};
 use crate::auth::hash_password;
 use crate::error::ApiError;
 use crate::state::AppState;
 use fieldtrail_domain::geo::{Boundary, Position, ToleranceMeters};
-use fieldtrail_domain::person::{DisplayName, Phone, Role, Username};
-use fieldtrail_domain::roster::{parse_date, AssignmentRole, ValidPeriod};
-use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitName};
+use fieldtrail_domain::person::{DisplayName, PersonId, Phone, Role, Username};
+use fieldtrail_domain::roster::{AssignmentRole, ValidPeriod};
+use fieldtrail_domain::unit::{UnitCode, UnitLevel, UnitName, UnitPath};
 use fieldtrail_storage::writer::{
-    Actor, NewAssignment, NewHousehold, NewPairing, NewPerson, NewUnit,
+    Actor, NewAssignment, NewHousehold, NewPairing, NewPerson, NewUnit, Submitter,
 };
 use serde_json::json;
+use time::{Date, Duration};
 
 const BASE_LON: f64 = 116.80;
 const BASE_LAT: f64 = 34.10;
 const CELL_LON: f64 = 0.03;
 const CELL_LAT: f64 = 0.025;
-const COUNTY: (&str, &str) = ("341322", "萧县");
+pub(super) const COUNTY: (&str, &str) = ("341322", "萧县");
 const TOWNSHIPS: [(&str, &str, [&str; 4]); 3] = [
     (
         "341322100",
@@ -41,11 +43,8 @@ const SURNAMES: [&str; 12] = [
     "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
 ];
 const GIVEN: [&str; 8] = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军"];
-
-pub const ADMIN_USER: &str = "admin";
-pub const ADMIN_PASSWORD: &str = "demo-admin-pass";
-pub const STAFF_PASSWORD: &str = "demo-staff-pass";
-pub const CADRE_PASSWORD: &str = "demo-cadre-pass";
+/// Paired households per village (all with the village's second cadre).
+pub(super) const HOUSEHOLDS: usize = 3;
 
 /// Deterministic jitter for a half-grid point, shared by every polygon that uses the point.
 fn jitter(hx: i32, hy: i32, salt: u32) -> f64 {
@@ -81,8 +80,12 @@ fn polygon(ring: Vec<[f64; 2]>) -> Result<Option<Boundary>, ApiError> {
         .map_err(|_| ApiError::Internal("demo boundary does not parse".into()))
 }
 
-fn internal<E: std::fmt::Display>(err: E) -> ApiError {
+pub(super) fn internal<E: std::fmt::Display>(err: E) -> ApiError {
     ApiError::Internal(format!("demo data: {err}"))
+}
+
+fn code(raw: &str) -> Result<UnitCode, ApiError> {
+    UnitCode::parse(raw).map_err(internal)
 }
 
 fn unit(
@@ -103,31 +106,76 @@ fn unit(
     })
 }
 
-/// Village code, name and grid cell, in a stable order.
-fn villages() -> Vec<(String, &'static str, i32, i32, usize)> {
+/// One demo village: code, name, grid cell and township index, in a stable order.
+pub(super) struct Village {
+    pub code: String,
+    pub name: &'static str,
+    pub cell: (i32, i32),
+    pub township: usize,
+}
+
+pub(super) fn villages() -> Vec<Village> {
     let mut out = Vec::new();
     for (t, (town_code, _, names)) in TOWNSHIPS.iter().enumerate() {
         for (v, name) in names.iter().enumerate() {
-            let t = i32::try_from(t).unwrap_or(0);
-            let v = i32::try_from(v).unwrap_or(0);
-            let (cx, cy) = (2 * t + v % 2, v / 2);
-            out.push((
-                format!("{town_code}2{:02}", v + 1),
-                *name,
-                cx,
-                cy,
-                out.len(),
-            ));
+            let ti = i32::try_from(t).unwrap_or(0);
+            let vi = i32::try_from(v).unwrap_or(0);
+            out.push(Village {
+                code: format!("{town_code}2{:02}", v + 1),
+                name,
+                cell: (2 * ti + vi % 2, vi / 2),
+                township: t,
+            });
         }
     }
     out
 }
 
-/// One demo login: what to print for the user.
-pub struct DemoLogin {
-    pub username: String,
-    pub password: &'static str,
-    pub what: String,
+/// The centre of village `index` (well inside it: see the test below).
+pub(super) fn centre_of(index: usize) -> (f64, f64) {
+    let (cx, cy) = villages().get(index).map_or((0, 0), |village| village.cell);
+    let [lon, lat] = grid_point(2 * cx + 1, 2 * cy + 1);
+    (lon, lat)
+}
+
+/// The village across the township's middle (the other row of the same column): a neighbour.
+pub(super) fn neighbour_of(index: usize) -> usize {
+    index ^ 2
+}
+
+/// A village of the next township, where the cadre has no assignment.
+pub(super) fn elsewhere_of(index: usize) -> usize {
+    (index + 4) % 12
+}
+
+/// Where household `h` of village `index` lives.
+pub(super) fn household_location(index: usize, h: usize) -> (f64, f64) {
+    let (lon, lat) = centre_of(index);
+    let offset = f64::from(u8::try_from(h).unwrap_or(0)) * 0.002 - 0.002;
+    (lon + offset, lat - offset / 2.0)
+}
+
+/// A demo cadre as the records need them.
+pub(super) struct Cadre {
+    pub submitter: Submitter,
+    pub device: String,
+}
+
+pub(super) struct Household {
+    pub id: uuid::Uuid,
+    pub village: usize,
+    pub index: usize,
+}
+
+/// What the records, decisions and spot-checks refer to.
+pub(super) struct Org {
+    pub cadres: Vec<Cadre>,
+    /// Per village, its households in order.
+    pub households: Vec<Vec<Household>>,
+    /// The county supervisor (周强) and the 龙城镇 supervisor (吴敏), as actors.
+    pub county_supervisor: Actor,
+    pub township_supervisor: Actor,
+    pub logins: Vec<DemoLogin>,
 }
 
 struct Staff<'a> {
@@ -138,7 +186,7 @@ struct Staff<'a> {
     password: &'static str,
 }
 
-async fn create(state: &AppState, staff: Staff<'_>) -> Result<String, ApiError> {
+async fn create(state: &AppState, staff: Staff<'_>) -> Result<PersonId, ApiError> {
     let password = staff.password;
     let hash = actix_web::web::block(move || hash_password(password)).await??;
     let view = state
@@ -150,16 +198,32 @@ async fn create(state: &AppState, staff: Staff<'_>) -> Result<String, ApiError> 
                 password_hash: hash,
                 display_name: DisplayName::parse(&staff.name).map_err(internal)?,
                 role: staff.role,
-                unit_code: Some(UnitCode::parse(staff.unit).map_err(internal)?),
+                unit_code: Some(code(staff.unit)?),
                 phone: Some(Phone::parse("+8613800000000").map_err(internal)?),
+                must_change_password: false,
             },
         )
         .await?;
-    Ok(view.id)
+    PersonId::parse(&view.id).map_err(internal)
 }
 
-/// Loads the demo organisation through the ledger writer, like any admin change.
-pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
+fn path_of(codes: &[&str]) -> Result<UnitPath, ApiError> {
+    let mut path = UnitPath::whole_tree();
+    for raw in codes {
+        path = path.child(&code(raw)?);
+    }
+    Ok(path)
+}
+
+/// Creates the organisation through the ledger writer, like any admin change. Every cadre's
+/// assignment starts on 2026-01-01 (or three months before `today` if that is earlier), except
+/// `late_cadre`'s, which starts on `late_from`.
+pub(super) async fn create_org(
+    state: &AppState,
+    today: Date,
+    late_cadre: usize,
+    late_from: Date,
+) -> Result<Org, ApiError> {
     let mut units = vec![unit(
         COUNTY.0,
         COUNTY.1,
@@ -178,14 +242,14 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
         )?);
     }
     let villages = villages();
-    for (code, name, cx, cy, index) in &villages {
-        let town = TOWNSHIPS[index / 4].0;
+    for village in &villages {
+        let (cx, cy) = village.cell;
         units.push(unit(
-            code,
-            name,
+            &village.code,
+            village.name,
             UnitLevel::Village,
-            Some(town),
-            block_ring(*cx, *cx, *cy, *cy),
+            Some(TOWNSHIPS[village.township].0),
+            block_ring(cx, cx, cy, cy),
         )?);
     }
     state.writer.import_units(Actor::operator(), units).await?;
@@ -200,6 +264,7 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
             role: Role::Admin,
             unit_code: None,
             phone: None,
+            must_change_password: false,
         })
         .await?;
     let mut logins = vec![DemoLogin {
@@ -230,28 +295,47 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
             "inspector of 萧县",
         ),
     ];
+    let mut staff_ids = Vec::new();
     for (username, name, role, unit, what) in staff {
-        create(
-            state,
-            Staff {
-                username: username.into(),
-                name: name.into(),
-                role,
-                unit,
-                password: STAFF_PASSWORD,
-            },
-        )
-        .await?;
+        staff_ids.push(
+            create(
+                state,
+                Staff {
+                    username: username.into(),
+                    name: name.into(),
+                    role,
+                    unit,
+                    password: STAFF_PASSWORD,
+                },
+            )
+            .await?,
+        );
         logins.push(DemoLogin {
             username: username.into(),
             password: STAFF_PASSWORD,
             what: what.into(),
         });
     }
+    let county_supervisor = Actor {
+        id: staff_ids.first().copied(),
+        scope: path_of(&[COUNTY.0])?,
+    };
+    let township_supervisor = Actor {
+        id: staff_ids.get(1).copied(),
+        scope: path_of(&[COUNTY.0, TOWNSHIPS[0].0])?,
+    };
 
-    let start = parse_date("2026-01-01").map_err(internal)?;
+    // 2026-01-01 unless the demo month reaches further back (a clock set in the past).
+    let start = (today - Duration::days(90))
+        .replace_day(1)
+        .map_err(internal)?
+        .min(time::macros::date!(2026 - 01 - 01));
     let period = ValidPeriod::new(start, None).map_err(internal)?;
-    for (code, name, cx, cy, index) in &villages {
+    let late_period = ValidPeriod::new(late_from, None).map_err(internal)?;
+    let mut cadres = Vec::new();
+    let mut households = Vec::new();
+    for (index, village) in villages.iter().enumerate() {
+        let village_path = path_of(&[COUNTY.0, TOWNSHIPS[village.township].0, &village.code])?;
         // The village's second cadre is paired with its households (结对帮扶).
         let mut paired_cadre = None;
         for member in 0..2 {
@@ -264,7 +348,7 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
                     username: username.clone(),
                     name: display,
                     role: Role::Cadre,
-                    unit: code,
+                    unit: &village.code,
                     password: CADRE_PASSWORD,
                 },
             )
@@ -272,7 +356,7 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
             let role = if member == 0 {
                 AssignmentRole::FirstSecretary
             } else {
-                paired_cadre = Some(id.clone());
+                paired_cadre = Some(id);
                 AssignmentRole::TeamMember
             };
             state
@@ -280,100 +364,132 @@ pub async fn load(state: &AppState) -> Result<Vec<DemoLogin>, ApiError> {
                 .create_assignment(
                     Actor::operator(),
                     NewAssignment {
-                        person_id: fieldtrail_domain::person::PersonId::parse(&id)
-                            .map_err(internal)?,
-                        unit_code: UnitCode::parse(code).map_err(internal)?,
+                        person_id: id,
+                        unit_code: code(&village.code)?,
                         role,
-                        period,
+                        period: if n - 1 == late_cadre {
+                            late_period
+                        } else {
+                            period
+                        },
                     },
                 )
                 .await?;
             if n <= 2 {
                 logins.push(DemoLogin {
-                    username,
+                    username: username.clone(),
                     password: CADRE_PASSWORD,
-                    what: format!("cadre in {name} ({code})"),
+                    what: format!("cadre in {} ({})", village.name, village.code),
                 });
             }
+            cadres.push(Cadre {
+                submitter: Submitter {
+                    person: id,
+                    scope: village_path.clone(),
+                },
+                device: format!("phone-{username}"),
+            });
         }
-        for h in 0..3 {
-            let [lon, lat] = grid_point(2 * cx + 1, 2 * cy + 1);
-            let offset = f64::from(h) * 0.002 - 0.002;
+        let mut own = Vec::new();
+        for h in 0..HOUSEHOLDS {
+            let (lon, lat) = household_location(index, h);
             let household = state
                 .writer
                 .create_household(
                     Actor::operator(),
                     NewHousehold {
-                        unit_code: UnitCode::parse(code).map_err(internal)?,
-                        head_name: format!(
-                            "{}{}",
-                            SURNAMES[(index + h as usize) % SURNAMES.len()],
-                            "家"
-                        ),
-                        members: 3 + (h as u16),
-                        location: Position::parse(lon + offset, lat - offset / 2.0)
-                            .map_err(internal)?,
+                        unit_code: code(&village.code)?,
+                        head_name: format!("{}{}", SURNAMES[(index + h) % SURNAMES.len()], "家"),
+                        members: 3 + u16::try_from(h).unwrap_or(0),
+                        location: Position::parse(lon, lat).map_err(internal)?,
                     },
                 )
                 .await?;
-            if let Some(cadre) = &paired_cadre {
+            let household_id = uuid::Uuid::parse_str(&household.id).map_err(internal)?;
+            if let Some(cadre) = paired_cadre {
                 state
                     .writer
                     .create_pairing(
                         Actor::operator(),
                         NewPairing {
-                            person_id: fieldtrail_domain::person::PersonId::parse(cadre)
-                                .map_err(internal)?,
-                            household_id: uuid::Uuid::parse_str(&household.id).map_err(internal)?,
+                            person_id: cadre,
+                            household_id,
                             period,
                         },
                     )
                     .await?;
             }
+            own.push(Household {
+                id: household_id,
+                village: index,
+                index: h,
+            });
         }
+        households.push(own);
     }
-    Ok(logins)
+    Ok(Org {
+        cadres,
+        households,
+        county_supervisor,
+        township_supervisor,
+        logins,
+    })
 }
 
 /// A point well inside a demo village, for the walk-through in the README.
 pub fn village_centre(code: &str) -> Option<(f64, f64)> {
     villages()
-        .into_iter()
-        .find(|(c, ..)| c == code)
-        .map(|(_, _, cx, cy, _)| {
-            let [lon, lat] = grid_point(2 * cx + 1, 2 * cy + 1);
-            (lon, lat)
-        })
+        .iter()
+        .position(|village| village.code == code)
+        .map(centre_of)
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use fieldtrail_domain::geo::UnitShape;
+
+    /// The shape of village `index`, as imported.
+    pub(in crate::demo) fn shape_of(index: usize) -> UnitShape {
+        let (cx, cy) = villages()[index].cell;
+        UnitShape::new(&polygon(block_ring(cx, cx, cy, cy)).unwrap().unwrap())
+    }
 
     #[test]
     fn demo_villages_tile_their_township_and_contain_their_centre() {
         let villages = villages();
         assert_eq!(villages.len(), 12);
-        for (code, _, cx, cy, _) in &villages {
-            let shape = UnitShape::new(&polygon(block_ring(*cx, *cx, *cy, *cy)).unwrap().unwrap());
-            let (lon, lat) = village_centre(code).unwrap();
+        for (index, village) in villages.iter().enumerate() {
+            let shape = shape_of(index);
+            let (lon, lat) = village_centre(&village.code).unwrap();
             let centre = Position::parse(lon, lat).unwrap();
-            assert!(shape.contains(centre), "{code}");
+            assert!(shape.contains(centre), "{}", village.code);
             assert!(
                 shape.signed_distance_m(centre) > 500.0,
-                "{code} centre is deep inside"
+                "{} centre is deep inside",
+                village.code
             );
-            for (other, _, ox, oy, _) in &villages {
-                if other != code {
-                    let other_shape =
-                        UnitShape::new(&polygon(block_ring(*ox, *ox, *oy, *oy)).unwrap().unwrap());
-                    assert!(
-                        !other_shape.contains(centre),
-                        "{code} centre is not in {other}"
-                    );
-                }
+            for (other, _) in villages.iter().enumerate().filter(|(o, _)| *o != index) {
+                assert!(
+                    !shape_of(other).contains(centre),
+                    "{} centre is not in {}",
+                    village.code,
+                    villages[other].code
+                );
             }
+        }
+    }
+
+    #[test]
+    fn neighbours_share_a_township_and_elsewhere_does_not() {
+        let villages = villages();
+        for index in 0..villages.len() {
+            let neighbour = neighbour_of(index);
+            assert_ne!(neighbour, index);
+            assert_eq!(villages[neighbour].township, villages[index].township);
+            assert_eq!(neighbour_of(neighbour), index);
+            let elsewhere = elsewhere_of(index);
+            assert_ne!(villages[elsewhere].township, villages[index].township);
         }
     }
 }
