@@ -271,8 +271,18 @@ function isLoopback(url) {
  */
 export function trackErrors(page) {
   if (tracked.has(page)) return tracked.get(page);
-  const errors = { console: [], page: [], blocked: [], rules: [], allowed: [] };
+  const errors = { console: [], page: [], blocked: [], rules: [], allowed: [], inflight: new Set(), lastRequestAt: Date.now() };
   tracked.set(page, errors);
+  page.on('request', (request) => {
+    errors.inflight.add(request);
+    errors.lastRequestAt = Date.now();
+  });
+  for (const event of ['requestfinished', 'requestfailed']) {
+    page.on(event, (request) => {
+      errors.inflight.delete(request);
+      errors.lastRequestAt = Date.now();
+    });
+  }
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     const { url, lineNumber } = message.location() ?? {};
@@ -300,11 +310,12 @@ export function trackErrors(page) {
  *
  *   const wrong = allowHttpErrors(page, 401, '/v1/auth/login');
  *   ...
- *   assert.ok(wrong.seen().length > 0, 'the wrong password should have been answered 401');
+ *   assert.equal((await wrong.waitFor(1)).length, 1, 'the wrong password should be answered 401');
  *
  * `status` is a number or an array of numbers; `path` is a string the request URL's path must
- * start with, or a RegExp tested against the whole URL. Returns `{seen(), remove()}`: the console
- * lines it let through so far, and a way to stop allowing them.
+ * start with, or a RegExp tested against the whole URL. Returns `{seen(), waitFor(count), remove()}`:
+ * the console lines it let through so far, a wait until `count` of them came, and a way to stop
+ * allowing them.
  */
 export function allowHttpErrors(page, status, path) {
   const statuses = Array.isArray(status) ? status : [status];
@@ -336,6 +347,13 @@ export function allowConsoleErrors(page, matcher) {
   errors.rules.push(rule);
   return {
     seen: () => rule.seen.slice(),
+    // Waits (at most timeoutMs) until `count` such errors were logged: Chromium reports a failed
+    // resource a moment after the page has seen the answer.
+    waitFor: async (count = 1, timeoutMs = 5_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (rule.seen.length < count && Date.now() < deadline) await sleep(25);
+      return rule.seen.slice();
+    },
     remove: () => {
       const i = errors.rules.indexOf(rule);
       if (i >= 0) errors.rules.splice(i, 1);
@@ -442,6 +460,22 @@ export async function screenshot(page, name, { fullPage = true } = {}) {
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage, animations: 'disabled' });
   return file;
+}
+
+/**
+ * Waits until the page has had no request in flight for `quietMs` (its trailing reads are done),
+ * at most `timeoutMs`; answers whether it got there. Unlike `waitForLoadState('networkidle')`
+ * this also works after a hash route change, which is no navigation. A page that polls (the
+ * spot-checks page, every 5 s) is quiet between polls.
+ */
+export async function settle(page, { quietMs = 300, timeoutMs = 10_000 } = {}) {
+  const state = errorsOf(page);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (state.inflight.size === 0 && Date.now() - state.lastRequestAt >= quietMs) return true;
+    await sleep(50);
+  }
+  return false;
 }
 
 /** Waits until the page root `[data-page=<name>]` is visible and returns its locator. */

@@ -75,8 +75,9 @@ test('an admin imports a roster: one bad cell is reported alone, the fixed sheet
       'the bad cell should be row 3, column M (起始日期) of the assignment row');
     assert.match(cells[0].text, /起始日期/, 'the report should name the column header');
     assert.match(cells[0].text, /date/i, 'the report should give the reason (not a date)');
-    assert.equal(refused.seen().length, 1, 'the one 422 should be the only error logged');
+    assert.equal((await refused.waitFor(1)).length, 1, 'the one 422 should be the only error logged');
     assert.equal(await findPerson(demo.url, token, USERNAME), null, 'nothing should be stored from a refused sheet, not even the good person row');
+    await screenshot(page, 'admin-import-report');
 
     // 2. Fixed: a dry run first, then the import.
     await chooseFile(page, rosterCsv('2026-12-01'));

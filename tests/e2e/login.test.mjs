@@ -70,7 +70,7 @@ test('a wrong password is refused with a readable error and no session', async (
     assert.equal(await page.getByTestId('login-password').inputValue(), '', 'the wrong password should be cleared from the field');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('ft.token')), null, 'no token should be kept after a refused login');
     await waitForPage(page, 'login');
-    assert.equal(refused.seen().length, 1, `exactly the one 401 of the login should be logged, saw ${JSON.stringify(refused.seen())}`);
+    assert.equal((await refused.waitFor(1)).length, 1, `exactly the one 401 of the login should be logged, saw ${JSON.stringify(refused.seen())}`);
     // An empty form is refused by the page itself, without asking the server.
     await page.getByTestId('login-username').fill('');
     await page.getByTestId('login-submit').click();

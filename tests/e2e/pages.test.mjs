@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   DEMO_LOGINS, addDays, apiGet, apiLogin, assertNoErrors, countyDateOf, countyNow, demoMonth, findPerson, gotoRoute,
-  horizontalOverflow, launchBrowser, login, newPage, screenshot, startDemo, waitForPage,
+  horizontalOverflow, launchBrowser, login, newPage, screenshot, settle, startDemo, waitForPage,
 } from './harness.mjs';
 
 const DESKTOP = { width: 1280, height: 800 };
@@ -72,8 +72,8 @@ async function visit(page, spec) {
     }
   }
   if (spec.markers) await page.locator('path[data-testid=record-marker]').first().waitFor({ state: 'attached' });
-  // Let the page's trailing reads (names, households, polls) settle before judging it.
-  await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
+  // Let the page's trailing reads (names, households, readers) finish before judging it.
+  assert.ok(await settle(page), `${spec.name}: the page's requests should be done within 10 s`);
   const errorBoxes = await page.locator('main .error[role=alert]:visible').allInnerTexts();
   assert.deepEqual(errorBoxes, [], `${spec.name}: no error box should show on ${spec.hash}`);
   assert.ok(await root.isVisible(), `${spec.name}: [data-page=${spec.page}] should be visible`);

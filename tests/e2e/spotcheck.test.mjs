@@ -63,7 +63,7 @@ test('a supervisor draws a spot-check, sees its sample and seeding checkpoint, a
       assert.match(await reason.first().innerText(), /08:00 to 20:00.*emergency reason/,
         'the refusal should be shown at the emergency reason field');
       assert.equal(await facts.count(), 0, 'no draw should be shown after the refusal');
-      assert.equal(refused.seen().length, 1, 'exactly one 422 should have been logged');
+      assert.equal((await refused.waitFor(1)).length, 1, 'exactly one 422 should have been logged');
       await emergency.fill('e2e：夜间核查驻村在岗情况');
       const second = page.waitForResponse((r) => r.url().endsWith('/v1/spot-checks/draws') && r.request().method() === 'POST');
       await page.getByTestId('draw-submit').click();

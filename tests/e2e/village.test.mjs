@@ -131,3 +131,22 @@ test('a record marker is drawn in its verdict’s legend colour, and one outside
     await page.context().close();
   }
 });
+
+test('leaving the map while it zooms throws nothing', async () => {
+  const page = await newPage(browser);
+  try {
+    await login(page, demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
+    await gotoRoute(page, '#/village/341322100201', 'village');
+    await page.getByTestId('map-records-table').or(page.getByTestId('map-records-table-empty')).first().waitFor();
+    // Zoom in and leave at once, in the middle of the zoom animation.
+    await page.locator('[data-testid=village-map] .leaflet-control-zoom-in').click();
+    await gotoRoute(page, '#/units', 'units');
+    // Leaflet ends a zoom animation from a fixed 250 ms timer: wait past it (the one fixed
+    // wait here, for a library timer that nothing on the page shows).
+    await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 400); }));
+    await page.getByTestId('summary-cards').waitFor({ timeout: 20_000 });
+    assertNoErrors(page, 'the units page after leaving a zooming map');
+  } finally {
+    await page.context().close();
+  }
+});

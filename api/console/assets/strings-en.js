@@ -155,7 +155,7 @@ export default {
 
   'import.intro': 'One table per file (CSV, or the first sheet of an XLSX), headers in the first row. “Check” first, then “Import”; importing the same file again creates nothing new.',
   'import.templateCsv': 'CSV template', 'import.templateXlsx': 'Excel template', 'import.file': 'Roster file',
-  'import.fileHint': 'CSV (UTF-8) or XLSX.', 'import.check': 'Check', 'import.run': 'Import', 'import.noFile': 'Choose a file first.',
+  'import.fileHint': 'CSV (UTF-8, or GB18030 as Excel saves it) or XLSX.', 'import.check': 'Check', 'import.run': 'Import', 'import.noFile': 'Choose a file first.',
   'import.checking': 'Checking…', 'import.importing': 'Importing…', 'import.checkedOk': 'Check passed: {rows} rows.',
   'import.done': 'Imported: {rows} rows.', 'import.checkTitle': '{name}: check passed ({rows} rows)', 'import.doneTitle': '{name}: imported ({rows} rows)',
   'import.what': 'What', 'import.wouldCreate': 'Would create', 'import.created': 'Created', 'import.unchanged': 'Unchanged',

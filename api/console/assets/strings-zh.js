@@ -154,7 +154,7 @@ export default {
 
   'import.intro': '一次导入一张表（CSV，或 Excel 的第一个工作表），首行为表头。先“检查”，无误后再“导入”；同一文件重复导入不会重复创建。',
   'import.templateCsv': '下载 CSV 模板', 'import.templateXlsx': '下载 Excel 模板', 'import.file': '名册文件',
-  'import.fileHint': 'CSV（UTF-8）或 XLSX。', 'import.check': '检查', 'import.run': '导入', 'import.noFile': '请先选择文件。',
+  'import.fileHint': 'CSV（UTF-8 或 GB18030，即 Excel 另存的 CSV）或 XLSX。', 'import.check': '检查', 'import.run': '导入', 'import.noFile': '请先选择文件。',
   'import.checking': '正在检查…', 'import.importing': '正在导入…', 'import.checkedOk': '检查通过，共 {rows} 行。',
   'import.done': '导入完成，共 {rows} 行。', 'import.checkTitle': '{name}：检查通过（{rows} 行）', 'import.doneTitle': '{name}：已导入（{rows} 行）',
   'import.what': '类型', 'import.wouldCreate': '将新建', 'import.created': '已新建', 'import.unchanged': '未变化',

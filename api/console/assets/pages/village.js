@@ -122,7 +122,12 @@ export async function render(root, ctx) {
 
   const map = L.map(mapEl, { zoomControl: true, attributionControl: true, preferCanvas: false, maxZoom: 19 });
   map.attributionControl.setPrefix('Leaflet');
-  ctx.onCleanup(() => map.remove());
+  ctx.onCleanup(() => {
+    // Leaflet 1.9.4 ends a zoom animation from a 250 ms timer that throws once the map is
+    // removed (its panes are gone): end a running one first.
+    if (map._animatingZoom) map._onZoomTransitionEnd();
+    map.remove();
+  });
   const boundaryLayer = L.layerGroup().addTo(map);
   const householdLayer = L.layerGroup().addTo(map);
   const accuracyLayer = L.layerGroup().addTo(map);
@@ -263,7 +268,8 @@ export async function render(root, ctx) {
     if (!markers.size) return;
     const all = L.latLngBounds([...markers.values()].map(({ marker }) => marker.getLatLng()));
     if (bounds) all.extend(bounds);
-    if (!map.getBounds().contains(all)) map.fitBounds(all, { padding: [24, 24] });
+    // Not animated: a zoom animation still running when the page is left makes Leaflet throw.
+    if (!map.getBounds().contains(all)) map.fitBounds(all, { padding: [24, 24], animate: false });
   }
 
   function visible(r) {
