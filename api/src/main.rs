@@ -330,6 +330,7 @@ fn run_demo(config: Config) -> Result<(), String> {
             "fieldtrail demo is running at {url}  (data in {})",
             config.data_dir.display()
         );
+        println!("  console: open {url}/ in a browser (e.g. as supervisor / {})", demo::STAFF_PASSWORD);
         println!("  health:  curl {url}/healthz");
         if !logins.is_empty() {
             println!("  logins (username / password):");

@@ -312,6 +312,11 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     assert!(printed.contains("Loading the demo organisation"));
     let (status, health) = http(port, "GET", "/healthz", None, "");
     assert_eq!(status, 200, "{health}");
+    // The address printed is the console's: a browser opened there gets the page.
+    let console = format!("console: open http://127.0.0.1:{port}/ in a browser");
+    assert!(printed.contains(&console), "{printed}");
+    let page = http_text(port, "/");
+    assert!(page.contains("<html"), "{page}");
 
     let token = login(port, "admin", "demo-admin-pass");
     let (_, townships) = http(port, "GET", "/v1/units/341322/children", Some(&token), "");

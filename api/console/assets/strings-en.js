@@ -136,7 +136,7 @@ export default {
 
   'alerts.title': 'Alerts', 'alerts.intro': 'Alerts are for a person to review, never a penalty by themselves.', 'alerts.status': 'State', 'alerts.kind': 'Kind',
   'alerts.detail': 'Detail', 'alerts.count': '{n} shown ({total} in all)', 'alerts.byKind': 'By kind', 'alerts.none': 'No alerts.',
-  'alerts.ack': 'Acknowledge', 'alerts.ackSubmit': 'Acknowledge', 'alerts.note': 'Note', 'alerts.acked': 'Acknowledged.', 'alerts.distance': '{m} m from the boundary',
+  'alerts.ack': 'Acknowledge', 'alerts.ackSubmit': 'Acknowledge', 'alerts.note': 'Note', 'alerts.acked': 'Acknowledged.', 'alerts.distance': '{m} m from the boundary', 'alerts.outsideBy': '{m} m outside the boundary',
 
   'admin.title': 'Admin', 'admin.sections': 'Admin sections', 'admin.tab.people': 'People', 'admin.tab.unit': 'Unit roster', 'admin.tab.import': 'Roster import',
   'admin.on': 'In force on', 'admin.onHint': 'Optional: only assignments and pairings in force that day.', 'admin.pickUnit': 'Enter a unit code.',

@@ -135,7 +135,7 @@ export default {
 
   'alerts.title': '预警', 'alerts.intro': '预警供人工复核，本身不是处罚。', 'alerts.status': '状态', 'alerts.kind': '类型',
   'alerts.detail': '详情', 'alerts.count': '显示 {n} 条（共 {total} 条）', 'alerts.byKind': '按类型统计', 'alerts.none': '没有预警。',
-  'alerts.ack': '处理', 'alerts.ackSubmit': '确认处理', 'alerts.note': '处理说明', 'alerts.acked': '已处理。', 'alerts.distance': '距边界 {m} 米',
+  'alerts.ack': '处理', 'alerts.ackSubmit': '确认处理', 'alerts.note': '处理说明', 'alerts.acked': '已处理。', 'alerts.distance': '距边界 {m} 米', 'alerts.outsideBy': '在村界外 {m} 米',
 
   'admin.title': '管理', 'admin.sections': '管理功能', 'admin.tab.people': '人员', 'admin.tab.unit': '单位名册', 'admin.tab.import': '名册导入',
   'admin.on': '在岗日期', 'admin.onHint': '可选：只显示该日有效的派驻与结对。', 'admin.pickUnit': '请输入单位代码。',

@@ -15,7 +15,11 @@ function detailText(a) {
   if (v.geo) parts.push(tEnum('geo', v.geo));
   if (v.outcome) parts.push(tEnum('outcome', v.outcome));
   if (v.result) parts.push(tEnum('outcome', v.result));
-  if (typeof v.distance_to_boundary_m === 'number') parts.push(t('alerts.distance', { m: Math.round(v.distance_to_boundary_m) }));
+  // The distance is signed: positive inside the boundary, negative outside it.
+  if (typeof v.distance_to_boundary_m === 'number') {
+    const d = v.distance_to_boundary_m;
+    parts.push(d < 0 ? t('alerts.outsideBy', { m: Math.round(-d) }) : t('alerts.distance', { m: Math.round(d) }));
+  }
   if (a.detail && a.detail.message) parts.push(a.detail.message);
   return parts.join(' · ');
 }
