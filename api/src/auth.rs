@@ -44,9 +44,14 @@ pub fn load_or_create_key(path: &Path) -> Result<SigningKey, KeyError> {
             let mut seed = [0u8; 32];
             getrandom::fill(&mut seed).map_err(|err| KeyError::Random(err.to_string()))?;
             let key = SigningKey::from_bytes(&seed);
-            let pem = key
-                .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-                .map_err(|_| KeyError::BadKey(path.display().to_string()))?;
+            // PKCS#8 v1 (RFC 5208 PrivateKeyInfo, no embedded public key): the form `openssl
+            // pkey` and other tools read; the v2 form ed25519-dalek writes by default is not.
+            let pem = ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: key.to_bytes(),
+                public_key: None,
+            }
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .map_err(|_| KeyError::BadKey(path.display().to_string()))?;
             write_private(path, pem.as_bytes()).map_err(io)?;
             Ok(key)
         }

@@ -30,6 +30,8 @@ pub struct Config {
     pub webhook_retry: crate::webhooks::RetrySchedule,
     /// How often proposed negative-list items are looked for, to alert on new ones.
     pub proposal_watch: std::time::Duration,
+    /// Failed logins tolerated per username and per address, and the lockout.
+    pub login_limits: crate::login_limits::LoginLimitConfig,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -54,6 +56,7 @@ impl Config {
             clock: fieldtrail_storage::Clock::system(),
             webhook_retry: crate::webhooks::RetrySchedule::default(),
             proposal_watch: std::time::Duration::from_secs(3600),
+            login_limits: crate::login_limits::LoginLimitConfig::default(),
         }
     }
 

@@ -40,6 +40,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// Too many attempts: a login lockout or the per-device submission limit.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -63,6 +66,7 @@ impl ApiError {
             }
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
+            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
@@ -87,6 +91,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,6 +111,9 @@ impl ResponseError for ApiError {
         }
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             response.insert_header(("Allow", allow.join(", ")));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            response.insert_header(("Retry-After", retry_after.max(&1).to_string()));
         }
         if matches!(self, ApiError::Unavailable(_)) {
             response.insert_header(("Retry-After", "1"));
@@ -151,6 +159,13 @@ impl From<StorageError> for ApiError {
         match err {
             StorageError::Invalid(problems) => ApiError::Invalid(problems),
             StorageError::Conflict(detail) => ApiError::Conflict(detail),
+            StorageError::RateLimited {
+                detail,
+                retry_after,
+            } => ApiError::TooManyRequests {
+                detail,
+                retry_after,
+            },
             StorageError::NotFound(detail) => ApiError::NotFound(detail),
             StorageError::OutOfScope(what) => {
                 ApiError::Forbidden(format!("{what} is outside your scope"))

@@ -1,5 +1,6 @@
-//! The JSON body extractor: bounded size, unknown fields refused, and every error names the
-//! field it is about as a JSON pointer.
+//! The JSON body extractor: a JSON Content-Type, bounded size, syntax and duplicate keys
+//! checked before the body is typed, unknown fields refused, and every error names the field it
+//! is about as a JSON pointer.
 
 use crate::error::ApiError;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
@@ -20,11 +21,44 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = json_content_type(req);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
+            json?;
             let bytes = bytes.await.map_err(body_error)?;
             parse_json(&bytes).map(JsonBody)
         })
+    }
+}
+
+/// `application/json` or a `+json` type (RFC 6839), any parameters; anything else is a 415,
+/// so that a form or a file sent to a JSON route is told so rather than read as JSON.
+fn json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"));
+    if json {
+        Ok(())
+    } else if value.is_empty() {
+        Err(ApiError::UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json".into(),
+        ))
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "this route takes application/json, not {essence}"
+        )))
     }
 }
 
@@ -53,6 +87,9 @@ fn body_error(err: actix_web::Error) -> ApiError {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first: a broken body is a 400 whatever fields it has, and a key given twice is
+    // refused (which would win is up to the parser, so no reader may be left to guess).
+    scan(bytes)?;
     // Most bodies are fine: parse them without tracking paths, and only go over a failing body
     // again to name where it failed.
     if let Ok(value) = serde_json::from_slice(bytes) {
@@ -65,6 +102,107 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         problems: Vec::new(),
     })?;
     Ok(value)
+}
+
+/// Walks the whole body once: Err on broken JSON (400) or on a key given twice in one object
+/// (422 naming it).
+fn scan(bytes: &[u8]) -> Result<(), ApiError> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::cell::RefCell;
+
+    struct Scan<'a> {
+        path: &'a RefCell<Vec<String>>,
+        duplicate: &'a RefCell<Option<String>>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Scan<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Scan<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut index = 0usize;
+            loop {
+                self.path.borrow_mut().push(index.to_string());
+                let more = seq.next_element_seed(Scan {
+                    path: self.path,
+                    duplicate: self.duplicate,
+                })?;
+                self.path.borrow_mut().pop();
+                if more.is_none() {
+                    return Ok(());
+                }
+                index += 1;
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let token = escape_pointer_token(&key);
+                if !seen.insert(key) {
+                    let mut pointer: String =
+                        self.path.borrow().iter().map(|t| format!("/{t}")).collect();
+                    pointer.push('/');
+                    pointer.push_str(&token);
+                    *self.duplicate.borrow_mut() = Some(pointer);
+                    return Err(serde::de::Error::custom("duplicate key"));
+                }
+                self.path.borrow_mut().push(token);
+                map.next_value_seed(Scan {
+                    path: self.path,
+                    duplicate: self.duplicate,
+                })?;
+                self.path.borrow_mut().pop();
+            }
+            Ok(())
+        }
+    }
+
+    let path = RefCell::new(Vec::new());
+    let duplicate = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let scanned = Scan {
+        path: &path,
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|()| deserializer.end());
+    match (scanned, duplicate.into_inner()) {
+        (_, Some(pointer)) => Err(ApiError::Invalid(vec![FieldProblem::new(
+            pointer,
+            "this key appears more than once in its object",
+        )])),
+        (Err(err), None) => Err(ApiError::Malformed {
+            detail: format!("the body is not valid JSON: {err}"),
+            problems: Vec::new(),
+        }),
+        (Ok(()), None) => Ok(()),
+    }
 }
 
 fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -195,6 +333,30 @@ mod tests {
         assert_eq!(
             pointer_of(r#"{"position": {"lat": 1}, "list": []} trailing"#).0,
             400
+        );
+    }
+
+    #[test]
+    fn broken_json_is_a_400_before_any_field_is_judged() {
+        for body in [
+            r#"{"a": }"#,
+            r#"{"a": 1,}"#,
+            r#"{"a": 01}"#,
+            r#"{"a": "open"#,
+        ] {
+            assert_eq!(pointer_of(body).0, 400, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named() {
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": 1}, "list": [{"lat": 1, "lat": 2}]}"#),
+            (422, "/list/0/lat".into())
+        );
+        assert_eq!(
+            pointer_of(r#"{"list": [], "position": {"lat": 1}, "list": []}"#),
+            (422, "/list".into())
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod check_store;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod loadtest;
+pub mod login_limits;
 pub mod purge;
 pub mod roster_sheet;
 pub mod routes;
@@ -79,6 +81,7 @@ pub fn open_state(config: &Config) -> Result<web::Data<AppState>, StartError> {
         log_verifier_key,
         attachments,
         clock: config.clock.clone(),
+        login_limits: login_limits::LoginLimits::new(config.login_limits.clone()),
     }))
 }
 
@@ -182,8 +185,25 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serves until stopped (SIGTERM or Ctrl-C, or the handle): actix stops accepting and
+    /// answers every request it has taken; each of those has had its write committed or refused
+    /// by the writer before it was answered. Then the final checkpoint is signed, so that the
+    /// last acknowledged entry is covered by a signed checkpoint when the process exits.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let state = self.state.clone();
+        self.server.await?;
+        match state.writer.checkpoint().await {
+            Ok(checkpoint) => {
+                tracing::info!(size = checkpoint.size, "stopped; final checkpoint signed");
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "stopped, but the final checkpoint could not be signed");
+                Err(std::io::Error::other(format!(
+                    "the final checkpoint could not be signed: {err}"
+                )))
+            }
+        }
     }
 }
 

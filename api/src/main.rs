@@ -41,6 +41,29 @@ enum Command {
     Purge(PurgeArgs),
     /// Check a database directly: ledger seqs, Merkle leaves, records, fixes, payloads; exit 1 on damage.
     CheckStore(CheckStoreArgs),
+    /// Write one archive (0600: it holds the private keys) with a consistent snapshot of the
+    /// database, taken while the server runs, plus the keys and photos of the data dir.
+    Backup(BackupArgs),
+    /// Restore a `fieldtrail backup` archive into an empty data dir (and empty database).
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The archive to write (a tar file; replaced if it exists).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// An archive written by `fieldtrail backup`.
+    #[arg(long)]
+    from: PathBuf,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Args)]
@@ -232,6 +255,14 @@ fn main() -> ExitCode {
         Command::Loadtest(args) => fieldtrail_api::loadtest::main(&args),
         Command::CheckStore(args) => check_store(args),
         Command::Purge(args) => purge(args),
+        Command::Backup(args) => fieldtrail_api::backup::main_backup(
+            &config_from(args.storage, DEFAULT_BIND.to_owned()),
+            &args.out,
+        ),
+        Command::Restore(args) => fieldtrail_api::backup::main_restore(
+            &config_from(args.storage, DEFAULT_BIND.to_owned()),
+            &args.from,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

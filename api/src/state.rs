@@ -11,4 +11,6 @@ pub struct AppState {
     pub attachments: crate::attachments::AttachmentStore,
     /// The server's clock (the writer's too): what deadlines and quiet hours are judged by.
     pub clock: fieldtrail_storage::Clock,
+    /// Failed logins by username and address, and their lockouts.
+    pub login_limits: crate::login_limits::LoginLimits,
 }

@@ -35,6 +35,10 @@ fn every_subcommand_has_help() {
         (vec!["check-store", "--help"], "--acked-log"),
         (vec!["check-store", "--help"], "--database-url"),
         (vec!["check-store", "--help"], "--data-dir"),
+        (vec!["--help"], "backup"),
+        (vec!["backup", "--help"], "--out"),
+        (vec!["--help"], "restore"),
+        (vec!["restore", "--help"], "--from"),
     ] {
         let (ok, stdout, _) = run(&args);
         assert!(ok, "{args:?} failed");

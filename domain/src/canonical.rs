@@ -141,8 +141,19 @@ pub fn from_unix_micros(micros: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-pub fn parse_rfc3339(raw: &str) -> Result<OffsetDateTime, time::error::Parse> {
-    OffsetDateTime::parse(raw, &Rfc3339)
+/// Not an RFC 3339 date-time with an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be an RFC 3339 date-time with an offset, e.g. 2026-11-23T08:30:00+08:00")]
+pub struct NotRfc3339;
+
+/// Parses an RFC 3339 date-time. The `time` crate also takes a space between date and time,
+/// which RFC 3339's grammar does not (its note only allows applications to choose one): refused,
+/// so that every stored instant reads the same in every tool.
+pub fn parse_rfc3339(raw: &str) -> Result<OffsetDateTime, NotRfc3339> {
+    if !matches!(raw.as_bytes().get(10), Some(b'T' | b't')) {
+        return Err(NotRfc3339);
+    }
+    OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| NotRfc3339)
 }
 
 /// The header of one ledger entry, before it is encoded.
@@ -285,6 +296,8 @@ mod tests {
 
     #[test]
     fn header_bytes_are_deterministic_and_cover_every_field() {
+        assert_eq!(parse_rfc3339("2026-11-23 00:00:00Z"), Err(NotRfc3339));
+        assert!(parse_rfc3339("2026-11-23t00:00:00z").is_ok());
         let at = parse_rfc3339("2026-11-23T00:00:00Z").unwrap();
         let header = EntryHeader {
             seq: 7,
@@ -324,6 +337,29 @@ mod tests {
                 payload_hash: [0x5a; 32],
             };
             assert_eq!(header.to_bytes(), to_canonical_bytes(&header.to_value()));
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_in_a_form_that_reads_back_exactly() {
+        // Found by fuzz/fuzz_targets/canonical.rs and record.rs: serde_json's default parser
+        // (without `float_roundtrip`) reads these shortest forms back as a neighbouring f64, so
+        // the round trip is checked with a correctly rounded parser (Rust's own), which is
+        // what the encoding promises to any reader (Python, JavaScript, Go).
+        for x in [
+            1.2345678901234567e30_f64,
+            111.52062718394717,
+            -94.45604327343713,
+            9.608614567286537,
+            9.999999200000001e63,
+            5e-324,
+            -0.0,
+        ] {
+            let bytes = to_canonical_bytes(&json!(x));
+            let text = std::str::from_utf8(&bytes).unwrap();
+            let back: f64 = text.parse().unwrap();
+            assert_eq!(back.to_bits(), x.to_bits(), "{x:?} written as {text}");
+            assert_eq!(to_canonical_bytes(&json!(back)), bytes);
         }
     }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod flags;
 pub mod geo;
 pub mod merkle;
+pub mod names;
 pub mod note;
 pub mod person;
 pub mod policy;

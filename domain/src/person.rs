@@ -43,7 +43,7 @@ pub enum PersonError {
     BadUsername,
     #[error("password must be 8 to 256 characters")]
     BadPassword,
-    #[error("display name must be 1 to 100 characters")]
+    #[error("display name must be 1 to 100 characters, without control characters or line breaks")]
     BadDisplayName,
     #[error("phone must be 5 to 20 digits, optionally starting with '+'")]
     BadPhone,
@@ -134,12 +134,9 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, PersonError> {
-        let trimmed = raw.trim();
-        if (1..=100).contains(&trimmed.chars().count()) {
-            Ok(Self(trimmed.to_owned()))
-        } else {
-            Err(PersonError::BadDisplayName)
-        }
+        crate::names::plain_name(raw, 100)
+            .map(Self)
+            .ok_or(PersonError::BadDisplayName)
     }
 
     pub fn as_str(&self) -> &str {

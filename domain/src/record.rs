@@ -127,7 +127,8 @@ pub struct DeviceId(String);
 
 impl DeviceId {
     pub fn parse(raw: &str) -> Result<Self, RecordError> {
-        let ok = (1..=128).contains(&raw.chars().count()) && !raw.chars().any(char::is_control);
+        let ok =
+            (1..=128).contains(&raw.chars().count()) && raw.chars().all(crate::names::name_char);
         if ok {
             Ok(Self(raw.to_owned()))
         } else {

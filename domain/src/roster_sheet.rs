@@ -292,11 +292,8 @@ fn parse_post(raw: &str) -> Result<AssignmentRole, String> {
 }
 
 fn parse_head_name(raw: &str) -> Result<String, String> {
-    if raw.chars().count() > 100 || raw.chars().any(char::is_control) {
-        Err("must be a name of at most 100 characters without control characters".into())
-    } else {
-        Ok(raw.to_owned())
-    }
+    crate::names::plain_name(raw, 100)
+        .ok_or_else(|| "must be a name of at most 100 characters without control characters".into())
 }
 
 fn parse_number(raw: &str) -> Result<f64, String> {

@@ -11,7 +11,7 @@ pub struct UnitCode(String);
 pub enum UnitError {
     #[error("unit code must be 1 to 32 characters of A-Z, a-z, 0-9, '-' or '_'")]
     BadCode,
-    #[error("unit name must be 1 to 200 characters")]
+    #[error("unit name must be 1 to 200 characters, without control characters or line breaks")]
     BadName,
     #[error("level must be one of city, county, township, village, group")]
     BadLevel,
@@ -97,13 +97,9 @@ pub struct UnitName(String);
 
 impl UnitName {
     pub fn parse(raw: &str) -> Result<Self, UnitError> {
-        let trimmed = raw.trim();
-        let chars = trimmed.chars().count();
-        if (1..=200).contains(&chars) {
-            Ok(Self(trimmed.to_owned()))
-        } else {
-            Err(UnitError::BadName)
-        }
+        crate::names::plain_name(raw, 200)
+            .map(Self)
+            .ok_or(UnitError::BadName)
     }
 
     pub fn as_str(&self) -> &str {

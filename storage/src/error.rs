@@ -16,6 +16,9 @@ pub enum StorageError {
     /// The actor's scope does not reach the unit or person concerned.
     #[error("outside your scope: {0}")]
     OutOfScope(String),
+    /// Too many submissions from one device this minute (policy); retry after that many seconds.
+    #[error("rate limited: {detail}")]
+    RateLimited { detail: String, retry_after: u64 },
     /// The writer is gone or overloaded; the request may be retried.
     #[error("storage unavailable: {0}")]
     Unavailable(String),

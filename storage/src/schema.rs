@@ -435,3 +435,10 @@ diesel::table! {
 }
 diesel::allow_tables_to_appear_in_same_query!(pairings, households);
 diesel::allow_tables_to_appear_in_same_query!(pairings, units);
+
+diesel::table! {
+    health_probe (id) {
+        id -> Integer,
+        checked_at -> BigInt,
+    }
+}

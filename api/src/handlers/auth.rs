@@ -33,8 +33,12 @@ fn token_answer(state: &AppState, person: &PersonRow) -> Result<HttpResponse, Ap
 
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // The peer itself: behind a reverse proxy every client shares its address (docs/operations.md).
+    let address = req.peer_addr().map(|peer| peer.ip());
+    state.login_limits.check(&body.username, address)?;
     let username = body.username.clone();
     let person = read(&state.db, move |conn| {
         fieldtrail_storage::reads::person_by_username(conn, &username)
@@ -50,11 +54,13 @@ pub async fn login(
         Some(person) if matches => person,
         _ => {
             tracing::info!(username = %body.username, "login refused");
+            state.login_limits.failed(&body.username, address);
             return Err(ApiError::Unauthorized(
                 "invalid username or password".into(),
             ));
         }
     };
+    state.login_limits.succeeded(&body.username);
     // Only after the password matched, so that this does not tell who exists.
     if !person.active {
         tracing::info!(person = %person.id, "login of a deactivated account refused");

@@ -34,10 +34,14 @@ pub async fn create(
     principal.require_role(&[Role::Admin])?;
     let mut problems = Problems::new();
     let unit_code = problems.check("/unit_code", UnitCode::parse(&body.unit_code));
-    let head_name = body.head_name.trim().to_owned();
-    if !(1..=100).contains(&head_name.chars().count()) {
-        problems.push("/head_name", "head_name must be 1 to 100 characters");
-    }
+    let head_name =
+        fieldtrail_domain::names::plain_name(&body.head_name, 100).unwrap_or_else(|| {
+            problems.push(
+                "/head_name",
+                "head_name must be 1 to 100 characters, without control characters or line breaks",
+            );
+            String::new()
+        });
     let members = problems.check(
         "/members",
         u16::try_from(body.members)

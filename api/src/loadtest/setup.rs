@@ -147,6 +147,7 @@ pub async fn prepare(
         })?;
     let counters = Arc::new(Counters::default());
     import_missing_units(&mut client, &admin_token, &organisation, &counters).await?;
+    lift_device_limit(&mut client, &admin_token, &organisation).await?;
 
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicU64::new(0));
@@ -192,6 +193,29 @@ pub async fn prepare(
         seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
     };
     Ok((cadres, counts))
+}
+
+/// Each simulated cadre sends hundreds of requests a second from one device, far beyond what
+/// a phone does and what the per-device limit (policy `max_submissions_per_device_minute`)
+/// allows; the organisation's root policy lifts it to the highest value the policy takes, so
+/// that the load measures the write path and not the limit. Its own units only: nothing else
+/// on the server changes.
+async fn lift_device_limit(
+    client: &mut Client,
+    token: &str,
+    organisation: &Organisation,
+) -> Result<(), SetupError> {
+    let Some(root) = organisation.units.first() else {
+        return Ok(());
+    };
+    let what = || format!("lifting the device limit of {}", root.code);
+    let path = format!("/v1/units/{}/policy", root.code);
+    let body = json!({"max_submissions_per_device_minute": 100_000});
+    let answer = call(client, what, Method::PUT, &path, Some(token), Some(&body)).await?;
+    if answer.status != 200 {
+        return Err(refused(what(), &answer));
+    }
+    Ok(())
 }
 
 /// The codes of `parent`'s children the server lists.

@@ -35,6 +35,18 @@ impl Boundary {
     /// `[lon, lat, altitude]`; the altitude is checked to be a number and then dropped. Members
     /// other than "type" and "coordinates" (e.g. "bbox") are ignored.
     pub fn from_geojson(geometry: &Value) -> Result<Option<Boundary>, Vec<GeometryProblem>> {
+        Self::parse(geometry, true)
+    }
+
+    /// Without the ring checks: tests that throw random shapes at the geometry code.
+    #[cfg(test)]
+    pub(crate) fn from_geojson_unchecked(
+        geometry: &Value,
+    ) -> Result<Option<Boundary>, Vec<GeometryProblem>> {
+        Self::parse(geometry, false)
+    }
+
+    fn parse(geometry: &Value, validate: bool) -> Result<Option<Boundary>, Vec<GeometryProblem>> {
         let object = match geometry {
             Value::Null => return Ok(None),
             Value::Object(object) => object,
@@ -75,6 +87,18 @@ impl Boundary {
         if coordinates.is_none() {
             problems.push(problem("/coordinates".into(), "missing \"coordinates\""));
         }
+        // Bounded before anything is built: judging cost grows with the vertices, and a village
+        // boundary has hundreds to a few thousand of them.
+        if let Some(count) = coordinates.map(count_positions) {
+            if count > MAX_POSITIONS {
+                return Err(vec![problem(
+                    "/coordinates".into(),
+                    format!(
+                        "a boundary has at most {MAX_POSITIONS} positions; this one has {count} (simplify it)"
+                    ),
+                )]);
+            }
+        }
         let polygons = match (kind, coordinates) {
             (Some(GeometryKind::Polygon), Some(c)) => {
                 parse_polygon(c, "/coordinates", &mut problems).map(|p| vec![p])
@@ -85,6 +109,33 @@ impl Boundary {
             // Without a known type the shape of "coordinates" cannot be judged.
             _ => None,
         };
+        // Rings that cross themselves or each other make "inside" ambiguous: reported, not fixed.
+        if let Some(polygons) = polygons.as_ref().filter(|_| validate) {
+            use geo::Validation;
+            for (i, polygon) in polygons.iter().enumerate() {
+                let pointer = match kind {
+                    Some(GeometryKind::MultiPolygon) => format!("/coordinates/{i}"),
+                    _ => "/coordinates".to_owned(),
+                };
+                for invalid in polygon.validation_errors() {
+                    use geo::algorithm::validation::{InvalidPolygon, RingRole};
+                    // The ring the problem is about, as its index in the polygon's array.
+                    let ring = match &invalid {
+                        InvalidPolygon::TooFewPointsInRing(r)
+                        | InvalidPolygon::SelfIntersection(r)
+                        | InvalidPolygon::NonFiniteCoord(r, _)
+                        | InvalidPolygon::InteriorRingNotContainedInExteriorRing(r)
+                        | InvalidPolygon::IntersectingRingsOnALine(_, r)
+                        | InvalidPolygon::IntersectingRingsOnAnArea(_, r) => *r,
+                    };
+                    let index = match ring {
+                        RingRole::Exterior => 0,
+                        RingRole::Interior(i) => i + 1,
+                    };
+                    problems.push(problem(format!("{pointer}/{index}"), invalid.to_string()));
+                }
+            }
+        }
         match polygons {
             Some(polygons) if problems.is_empty() => Ok(Some(Boundary {
                 polygons: MultiPolygon(polygons),
@@ -129,6 +180,18 @@ impl Boundary {
 }
 
 const EXPECTED_TYPES: &str = "expected \"Polygon\" or \"MultiPolygon\"";
+
+/// Most positions one boundary may have, over all its rings and polygons.
+pub const MAX_POSITIONS: usize = 100_000;
+
+/// Positions in a GeoJSON coordinates value: arrays whose first member is a number.
+fn count_positions(value: &Value) -> usize {
+    match value {
+        Value::Array(items) if items.first().is_some_and(Value::is_number) => 1,
+        Value::Array(items) => items.iter().map(count_positions).sum(),
+        _ => 0,
+    }
+}
 
 #[derive(Clone, Copy)]
 enum GeometryKind {
@@ -354,6 +417,26 @@ mod tests {
     }
 
     // ---- GeoJSON in ----
+
+    #[test]
+    fn crossing_rings_are_reported_and_huge_boundaries_refused() {
+        let bow_tie = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]]});
+        let problems = Boundary::from_geojson(&bow_tie).unwrap_err();
+        assert_eq!(problems[0].pointer, "/coordinates/0");
+        assert!(
+            problems[0].reason.contains("self-intersection"),
+            "{problems:?}"
+        );
+        let many: Vec<[f64; 2]> = (0..=MAX_POSITIONS)
+            .map(|i| {
+                let a = std::f64::consts::TAU * i as f64 / MAX_POSITIONS as f64;
+                [a.cos(), a.sin()]
+            })
+            .collect();
+        let huge = json!({"type": "Polygon", "coordinates": [many]});
+        let problems = Boundary::from_geojson(&huge).unwrap_err();
+        assert!(problems[0].reason.contains("at most"), "{problems:?}");
+    }
 
     #[test]
     fn null_geometry_is_no_boundary() {

@@ -101,7 +101,8 @@ impl UnitIndex {
         self.units.get(code).map(|unit| &unit.shape)
     }
 
-    /// The most specific (deepest) unit whose boundary contains p; ties at the same depth ->
+    /// The most specific (deepest) unit whose boundary covers p (inside or on it: boundaries are
+    /// closed); ties at the same depth ->
     /// the smaller-area one, then lexicographically smaller code (deterministic).
     ///
     /// The candidates (units whose bounding box holds p) are tried in that order and the first
@@ -116,8 +117,7 @@ impl UnitIndex {
             if n < SORTED_CANDIDATES {
                 sorted[n] = Some(unit);
                 n += 1;
-            } else if best.is_none_or(|b| unit.rank(b) == Ordering::Less) && unit.shape.contains(p)
-            {
+            } else if best.is_none_or(|b| unit.rank(b) == Ordering::Less) && unit.shape.covers(p) {
                 best = Some(unit);
             }
         }
@@ -130,7 +130,7 @@ impl UnitIndex {
             if best.is_some_and(|b| unit.rank(b) != Ordering::Less) {
                 break;
             }
-            if unit.shape.contains(p) {
+            if unit.shape.covers(p) {
                 best = Some(unit);
                 break;
             }
@@ -334,7 +334,7 @@ mod tests {
         index
             .units
             .values()
-            .filter(|unit| unit.shape.contains(p))
+            .filter(|unit| unit.shape.covers(p))
             .min_by(|a, b| a.rank(b))
             .map(|unit| unit.code.as_str())
     }

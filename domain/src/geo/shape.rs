@@ -3,6 +3,10 @@
 use super::edges::EdgeIndex;
 use super::{Boundary, Position, EARTH_RADIUS_M};
 
+/// How close to an edge a point counts as on it: far below any GPS accuracy, far above the
+/// rounding of the projection.
+pub const ON_BOUNDARY_M: f64 = 0.001;
+
 /// Shapes with fewer segments than this are scanned whole: an index would cost more memory than
 /// it saves time.
 const INDEX_MIN_SEGMENTS: usize = 32;
@@ -208,8 +212,15 @@ impl UnitShape {
         }
     }
 
+    /// Whether the point is inside or on the boundary: boundaries are closed (docs/records.md),
+    /// so a point exactly on an edge or a vertex belongs to every unit whose boundary passes
+    /// through it, and the index's ranking picks one of them, never none.
+    pub fn covers(&self, p: Position) -> bool {
+        self.contains(p) || self.signed_distance_m(p).abs() <= ON_BOUNDARY_M
+    }
+
     /// Whether the point is inside (a point in a hole is not). Points exactly on an edge may
-    /// go either way.
+    /// go either way: see [`Self::covers`].
     pub fn contains(&self, p: Position) -> bool {
         let (x, y) = self.project(p);
         match &self.edges {

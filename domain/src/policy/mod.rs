@@ -16,7 +16,7 @@ pub const DEFAULT_ACCURACY_LIMIT_M: f64 = 500.0;
 pub const DEFAULT_RETENTION_DAYS: u32 = 1_095;
 
 /// Every top-level setting, in the order the docs list them; `sources` has exactly these keys.
-pub const POLICY_KEYS: [&str; 17] = [
+pub const POLICY_KEYS: [&str; 18] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -34,6 +34,7 @@ pub const POLICY_KEYS: [&str; 17] = [
     "alerts",
     "read_reason_required",
     "retention_days",
+    "max_submissions_per_device_minute",
 ];
 
 mod supervision;
@@ -66,6 +67,7 @@ pub struct PolicyOverrides {
     pub alerts: Option<AlertRules>,
     pub read_reason_required: Option<bool>,
     pub retention_days: Option<u32>,
+    pub max_submissions_per_device_minute: Option<u32>,
 }
 
 impl PolicyOverrides {
@@ -132,6 +134,9 @@ impl PolicyOverrides {
                     None => p.push(FieldProblem::new(pointer, "must be true or false")),
                 },
                 "retention_days" => out.retention_days = integer(raw, 30, 36_500, &pointer, p),
+                "max_submissions_per_device_minute" => {
+                    out.max_submissions_per_device_minute = integer(raw, 1, 100_000, &pointer, p)
+                }
                 _ => problems.push(FieldProblem::new(pointer, "is not a policy setting")),
             }
         }
@@ -192,6 +197,10 @@ impl PolicyOverrides {
             self.read_reason_required.map(Value::from),
         );
         put("retention_days", self.retention_days.map(Value::from));
+        put(
+            "max_submissions_per_device_minute",
+            self.max_submissions_per_device_minute.map(Value::from),
+        );
         Value::Object(map)
     }
 }
@@ -222,6 +231,9 @@ pub struct Policy {
     /// Days a record's personal payload (exact position, note, photo) is kept before
     /// `fieldtrail purge` removes it (PIPL: no longer than needed).
     pub retention_days: u32,
+    /// Record submissions (a batch is one) one device may make per minute; more get 429. A
+    /// phone syncing after a day offline sends a few batches, not hundreds of requests.
+    pub max_submissions_per_device_minute: u32,
 }
 
 impl Default for Policy {
@@ -250,6 +262,7 @@ impl Default for Policy {
             read_reason_required: false,
             // Three years: the term of a resident cadre and the review after it.
             retention_days: DEFAULT_RETENTION_DAYS,
+            max_submissions_per_device_minute: 600,
         }
     }
 }
@@ -275,6 +288,7 @@ impl Policy {
             "alerts": self.alerts.to_value(),
             "read_reason_required": self.read_reason_required,
             "retention_days": self.retention_days,
+            "max_submissions_per_device_minute": self.max_submissions_per_device_minute,
         })
     }
 }
@@ -383,6 +397,10 @@ pub fn resolve(chain: &[(&str, &PolicyOverrides)]) -> EffectivePolicy {
         if let Some(value) = own.retention_days {
             policy.retention_days = value;
             set("retention_days");
+        }
+        if let Some(value) = own.max_submissions_per_device_minute {
+            policy.max_submissions_per_device_minute = value;
+            set("max_submissions_per_device_minute");
         }
     }
     EffectivePolicy { policy, sources }
@@ -601,6 +619,7 @@ mod tests {
             alerts: Some(AlertRules::default().with(AlertTrigger::Outside, false)),
             read_reason_required: Some(true),
             retention_days: Some(365),
+            max_submissions_per_device_minute: Some(10),
             escalation: Some(Escalation {
                 window_days: 90,
                 levels: vec![EscalationLevel {
@@ -654,6 +673,7 @@ mod tests {
                     "household_denied": true, "negative_item_proposed": true},
                 "read_reason_required": false,
                 "retention_days": 1_095,
+                "max_submissions_per_device_minute": 600,
             })
         );
     }

@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
 use crate::merkle::{self as tree_store, ledger_size, StoredCheckpoint};
-use crate::schema::ledger;
+use crate::schema::{health_probe, ledger};
 use diesel::connection::{Connection, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use fieldtrail_domain::canonical::{format_utc_micros, unix_micros};
@@ -49,6 +49,7 @@ pub(super) fn spawn(
     clock: Clock,
     receiver: mpsc::Receiver<Command>,
     queued: Arc<AtomicUsize>,
+    fault: super::Fault,
 ) -> StorageResult<()> {
     let mut conn = connect(url)?;
     let tree = catch_up_tree(&mut conn)?;
@@ -68,6 +69,7 @@ pub(super) fn spawn(
         clock,
         rows: GroupRows::default(),
         queued,
+        fault,
     };
     std::thread::Builder::new()
         .name("ledger-writer".into())
@@ -196,6 +198,7 @@ struct WriterThread {
     clock: Clock,
     rows: GroupRows,
     queued: Arc<AtomicUsize>,
+    fault: super::Fault,
 }
 
 type Answer = StorageResult<Outcome>;
@@ -251,7 +254,25 @@ impl WriterThread {
         }
     }
 
+    /// The group's answers; what happened to it is also kept for /healthz.
     fn answers(&mut self, requests: &[Request]) -> Vec<Answer> {
+        let answers = self.group_answers(requests);
+        let failed = answers.iter().find_map(|answer| match answer {
+            Err(StorageError::Unavailable(why)) if why.starts_with(NOT_COMMITTED) => {
+                Some(why.clone())
+            }
+            _ => None,
+        });
+        match failed {
+            Some(why) => self.fault.set(why),
+            // Only a group that wrote proves the database takes writes again.
+            None if requests.iter().any(Request::writes) => self.fault.clear(),
+            None => {}
+        }
+        answers
+    }
+
+    fn group_answers(&mut self, requests: &[Request]) -> Vec<Answer> {
         if self.stale {
             if let Err(err) = self.reload() {
                 return unavailable(requests.len(), &err);
@@ -404,10 +425,25 @@ impl WriterThread {
     /// One request's answer; Err only when the group as a whole has to stop.
     fn apply(&mut self, request: &Request, now: &Now, mode: Mode) -> Result<Answer, Failure> {
         match request {
-            Request::AppendRecord(submitter, record) => Ok(self
-                .record(submitter, record, now, mode)
-                .map(Outcome::Record)),
+            Request::AppendRecord(submitter, record) => {
+                let device = record.submission.device_id.as_ref().map(|d| d.as_str());
+                if let Err(err) =
+                    self.state
+                        .admit(&submitter.person, std::iter::once(device), now.at)
+                {
+                    return Ok(Err(err));
+                }
+                Ok(self
+                    .record(submitter, record, now, mode)
+                    .map(Outcome::Record))
+            }
             Request::AppendBatch(submitter, items) => {
+                let devices = items
+                    .iter()
+                    .map(|item| item.submission.device_id.as_ref().map(|d| d.as_str()));
+                if let Err(err) = self.state.admit(&submitter.person, devices, now.at) {
+                    return Ok(Err(err));
+                }
                 Ok(Ok(Outcome::Batch(self.batch(submitter, items, now, mode))))
             }
             Request::Checkpoint => self.admin(now, |conn, ledger, _, log| {
@@ -556,6 +592,19 @@ impl WriterThread {
                 let (view, learned) = roster_import::import(conn, ledger, state, actor, import)?;
                 Ok((Outcome::Json(view), learned))
             }),
+            Request::Probe => self.admin(now, |conn, _, _, _| {
+                diesel::delete(health_probe::table).execute(conn)?;
+                diesel::insert_into(health_probe::table)
+                    .values((
+                        health_probe::id.eq(1),
+                        health_probe::checked_at.eq(unix_micros(now.at)),
+                    ))
+                    .execute(conn)?;
+                Ok((
+                    Outcome::Json(serde_json::json!({"probe": "ok"})),
+                    Vec::new(),
+                ))
+            }),
             Request::CreatePairing(actor, pairing) => self.admin(now, |conn, ledger, state, _| {
                 let (answer, learned) =
                     pairings::create_pairing(conn, ledger, state, actor, pairing)?;
@@ -698,11 +747,14 @@ fn record_items(
     })
 }
 
+/// How an answer that nothing of the group was committed begins.
+const NOT_COMMITTED: &str = "the ledger could not commit this request";
+
 fn unavailable(count: usize, err: &StorageError) -> Vec<Answer> {
     (0..count)
         .map(|_| {
             Err(StorageError::Unavailable(format!(
-                "the ledger could not commit this request; nothing of it was stored ({err})"
+                "{NOT_COMMITTED}; nothing of it was stored ({err})"
             )))
         })
         .collect()

@@ -178,9 +178,16 @@ enum Request {
     ChangeAccount(Actor, PersonId, AccountChange),
     RevokeToken(RevokedToken),
     ImportRoster(Actor, Box<RosterImport>),
+    Probe,
 }
 
 impl Request {
+    /// Whether committing it writes: a checkpoint that is already signed and the deadline watch
+    /// with nothing due commit empty transactions, which succeed even on a read-only disk.
+    fn writes(&self) -> bool {
+        !matches!(self, Request::Checkpoint | Request::ExpireChallenges)
+    }
+
     /// How many records the request carries, for the bounds on groups and the queue.
     fn records(&self) -> usize {
         match self {
@@ -201,6 +208,30 @@ pub struct Writer {
     queue: mpsc::Sender<Command>,
     /// Records queued or being committed.
     queued: Arc<AtomicUsize>,
+    /// Why the last group could not be committed, until one is.
+    fault: Fault,
+}
+
+/// The writer's last failure to commit, shared with /healthz; cleared by the next commit.
+#[derive(Clone, Default)]
+pub(crate) struct Fault(Arc<std::sync::Mutex<Option<String>>>);
+
+impl Fault {
+    pub(crate) fn set(&self, why: String) {
+        if let Ok(mut fault) = self.0.lock() {
+            *fault = Some(why);
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut fault) = self.0.lock() {
+            *fault = None;
+        }
+    }
+
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|fault| fault.clone())
+    }
 }
 
 impl Writer {
@@ -208,8 +239,20 @@ impl Writer {
     pub fn start(url: &str, log: LogSigner, clock: Clock) -> StorageResult<Writer> {
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
         let queued = Arc::new(AtomicUsize::new(0));
-        commit::spawn(url, log, clock, receiver, Arc::clone(&queued))?;
-        Ok(Writer { queue, queued })
+        let fault = Fault::default();
+        commit::spawn(
+            url,
+            log,
+            clock,
+            receiver,
+            Arc::clone(&queued),
+            fault.clone(),
+        )?;
+        Ok(Writer {
+            queue,
+            queued,
+            fault,
+        })
     }
 
     async fn submit(&self, request: Request) -> StorageResult<Outcome> {
@@ -494,6 +537,16 @@ impl Writer {
     pub async fn import_roster(&self, actor: Actor, import: RosterImport) -> StorageResult<Value> {
         self.submit_json(Request::ImportRoster(actor, Box::new(import)))
             .await
+    }
+
+    /// Why the last group could not be committed, if none has been since.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.get()
+    }
+
+    /// A durable write of nothing that matters, to learn whether the database takes writes.
+    pub async fn probe(&self) -> StorageResult<Value> {
+        self.submit_json(Request::Probe).await
     }
 
     async fn submit_json(&self, request: Request) -> StorageResult<Value> {

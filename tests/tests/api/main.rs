@@ -1,10 +1,12 @@
 //! All black-box tests compile into this one binary; each module is one area of the API.
 #![allow(clippy::unwrap_used)]
 
+mod abuse;
 mod alerts;
 mod attachments;
 mod audits;
 mod auth;
+mod bad_input;
 mod batch;
 mod check_store;
 mod checkin;
@@ -14,6 +16,7 @@ mod demo;
 mod exports;
 mod flags;
 mod health;
+mod independent_tokens;
 mod kinds;
 mod ledger;
 mod lifecycle;

@@ -8,7 +8,7 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "residency",
     "accuracy_limit_m",
     "tolerance_m",
@@ -26,6 +26,7 @@ const KEYS: [&str; 17] = [
     "alerts",
     "read_reason_required",
     "retention_days",
+    "max_submissions_per_device_minute",
 ];
 
 fn ledger_size(app: &TestApp) -> i64 {
@@ -120,6 +121,9 @@ fn assert_defaults(policy: &Value, skip: &[&str]) {
     }
     if !skip.contains(&"read_reason_required") {
         assert_eq!(policy["read_reason_required"], false, "{policy}");
+    }
+    if !skip.contains(&"max_submissions_per_device_minute") {
+        assert_eq!(policy["max_submissions_per_device_minute"], 600, "{policy}");
     }
     if !skip.contains(&"retention_days") {
         assert_eq!(policy["retention_days"], 1_095, "{policy}");
@@ -303,6 +307,14 @@ fn out_of_range_settings_are_refused(backend: Backend) {
     let view_before = get_policy(&app, &admin, VILLAGE_A);
 
     let cases = [
+        (
+            json!({"max_submissions_per_device_minute": 0}),
+            "/max_submissions_per_device_minute",
+        ),
+        (
+            json!({"max_submissions_per_device_minute": 100_001}),
+            "/max_submissions_per_device_minute",
+        ),
         (json!({"accuracy_limit_m": 0}), "/accuracy_limit_m"),
         (json!({"accuracy_limit_m": 10_001}), "/accuracy_limit_m"),
         (json!({"accuracy_limit_m": -5}), "/accuracy_limit_m"),
@@ -456,6 +468,7 @@ fn out_of_range_settings_are_refused(backend: Backend) {
             "household_denied": true, "negative_item_proposed": true},
         "read_reason_required": true,
         "retention_days": 36_500,
+        "max_submissions_per_device_minute": 100_000,
     });
     put_policy(&app, &admin, VILLAGE_A, &edges);
     let view = get_policy(&app, &admin, VILLAGE_A);

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+mod admission;
 mod fixes;
 mod load;
 mod lookups;
@@ -190,6 +191,8 @@ pub(crate) struct JudgeState {
     open_challenges: HashMap<String, OpenChallenge>,
     /// Live webhooks, which the group's alerts are matched against for the outbox.
     webhooks: Vec<super::webhooks::Subscription>,
+    /// Record submissions per device this minute.
+    admissions: admission::Admissions,
 }
 
 /// The first day of the duty rota the writer keeps in memory: [`DUTY_DAYS`] before today.
