@@ -20,6 +20,6 @@ pub mod webhooks;
 pub mod writer;
 
 pub use clock::Clock;
-pub use db::{establish as db_connect, Backend, Database, DbConnection};
+pub use db::{establish as db_connect, without_gss, Backend, Database, DbConnection};
 pub use error::{StorageError, StorageResult};
 pub use writer::{LogSigner, Writer};

@@ -52,7 +52,9 @@ struct PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+        if let Ok(mut conn) =
+            diesel::PgConnection::establish(&fieldtrail_storage::without_gss(&self.admin_url))
+        {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
@@ -74,7 +76,7 @@ fn postgres_database() -> Option<(String, PgDatabase)> {
         }
     };
     let name = format!("fieldtrail_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = diesel::PgConnection::establish(&admin_url)
+    let mut conn = diesel::PgConnection::establish(&fieldtrail_storage::without_gss(&admin_url))
         .unwrap_or_else(|err| panic!("cannot reach PostgreSQL at FIELDTRAIL_TEST_PG_URL: {err}"));
     conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .expect("create test database");
