@@ -84,7 +84,10 @@ fn postgres_database() -> Option<(String, PgDatabase)> {
         .rsplit_once('/')
         .map(|(base, _)| base.to_owned())
         .expect("FIELDTRAIL_TEST_PG_URL must name a database");
-    let url = format!("{base}/{name}");
+    // The local test PostgreSQL takes trust auth over loopback; without TLS the test process
+    // keeps OpenSSL out of libpq, whose exit-time cleanup raced with a server thread's
+    // connection and aborted processes after their test had passed (docs/reliability.md).
+    let url = format!("{base}/{name}?sslmode=disable");
     Some((url, PgDatabase { admin_url, name }))
 }
 

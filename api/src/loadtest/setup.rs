@@ -329,8 +329,30 @@ async fn prepare_cadre(
     counters: &Counters,
 ) -> Result<ReadyCadre, SetupError> {
     let username = &plan.username;
-    let token = match login(client, username, org::CADRE_PASSWORD).await? {
+    // Asked of the admin first, not by trying to log in: a failed login per new cadre would
+    // count against this address and lock the setup out (the login rate limit).
+    let exists = {
+        let what = || format!("looking up cadre {username}");
+        let path = format!("/v1/people?role=cadre&q={username}");
+        let answer = call(client, what, Method::GET, &path, Some(admin), None).await?;
+        if answer.status != 200 {
+            return Err(refused(what(), &answer));
+        }
+        String::from_utf8_lossy(&answer.body).contains(&format!("\"username\":\"{username}\""))
+    };
+    let existing = if exists {
+        login(client, username, org::CADRE_PASSWORD).await?
+    } else {
+        None
+    };
+    let token = match existing {
         Some(token) => token,
+        None if exists => {
+            return Err(SetupError::Unexpected(format!(
+                "{username} exists but does not accept the load-test password; \
+                 it was not made by fieldtrail loadtest"
+            )))
+        }
         None => {
             let body = json!({
                 "username": username,
