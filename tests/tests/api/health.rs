@@ -34,6 +34,7 @@ fn healthz_is_503_when_postgres_is_gone() {
         .database_url
         .rsplit('/')
         .next()
+        .and_then(|last| last.split('?').next())
         .expect("db name")
         .to_owned();
     use diesel::connection::SimpleConnection;
