@@ -90,21 +90,30 @@ fn reason(body: &Map<String, Value>) -> Result<String, ApiError> {
     reason.ok_or_else(|| ApiError::Internal("parsed reason missing".into()))
 }
 
+/// Deactivation and reactivation: the same request, an admin's reason, a different change.
+async fn set_active(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    body: &Map<String, Value>,
+    change_for: fn(String) -> AccountChange,
+) -> Result<(PersonId, HttpResponse), ApiError> {
+    principal.require_role(&[Role::Admin])?;
+    let person = person_id(id)?;
+    let reason = reason(body)?;
+    let answer = change(state, principal, person, change_for(reason)).await?;
+    Ok((person, answer))
+}
+
 pub async fn deactivate(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(&[Role::Admin])?;
-    let person = person_id(&id)?;
-    let reason = reason(&body)?;
-    let answer = change(
-        &state,
-        &principal,
-        person,
-        AccountChange::Deactivate { reason },
-    )
+    let (person, answer) = set_active(&state, &principal, &id, &body, |reason| {
+        AccountChange::Deactivate { reason }
+    })
     .await?;
     tracing::info!(by = %principal.id, %person, "person deactivated");
     Ok(answer)
@@ -116,15 +125,9 @@ pub async fn reactivate(
     id: web::Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_role(&[Role::Admin])?;
-    let person = person_id(&id)?;
-    let reason = reason(&body)?;
-    let answer = change(
-        &state,
-        &principal,
-        person,
-        AccountChange::Reactivate { reason },
-    )
+    let (person, answer) = set_active(&state, &principal, &id, &body, |reason| {
+        AccountChange::Reactivate { reason }
+    })
     .await?;
     tracing::info!(by = %principal.id, %person, "person reactivated");
     Ok(answer)
