@@ -1,7 +1,7 @@
 use crate::error::{StorageError, StorageResult};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::time::Duration;
 
@@ -72,24 +72,40 @@ pub fn establish(url: &str) -> StorageResult<DbConnection> {
     }
 }
 
+/// Opens the pool's connections with [`establish`]. diesel's own `ConnectionManager` would call
+/// the derived `DbConnection::establish`, which tries every backend in turn on any URL (a
+/// PostgreSQL URL as an SQLite file name too) and, when PostgreSQL is down, reports only "Invalid
+/// connection url for multiconnection" instead of why the connection failed.
 #[derive(Debug)]
-struct SqliteSetup;
+pub struct Connector {
+    url: String,
+}
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSetup {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(inner) = conn {
-            inner
-                .batch_execute(SQLITE_PRAGMAS)
-                .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
+impl ManageConnection for Connector {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.url).map_err(|err| {
+            diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
+                err.to_string(),
+            ))
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
 /// The read side: a pool of connections. Writes go through [`crate::Writer`].
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<Connector>,
     backend: Backend,
     url: String,
 }
@@ -101,17 +117,14 @@ impl Database {
         let mut conn = establish(url)?;
         run_migrations(&mut conn)?;
         drop(conn);
-        let manager_url = match backend {
-            Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
-            Backend::Postgres => without_gss(url),
-        };
         let pool = Pool::builder()
             .max_size(pool_size)
             // When the database is down a read waits this long for a connection, then is
             // answered 503 with Retry-After (docs/reliability.md), rather than hanging.
             .connection_timeout(Duration::from_secs(5))
-            .connection_customizer(Box::new(SqliteSetup))
-            .build(ConnectionManager::<DbConnection>::new(manager_url))
+            .build(Connector {
+                url: url.to_owned(),
+            })
             .map_err(|err| StorageError::Connection(err.to_string()))?;
         Ok(Database {
             pool,
@@ -128,7 +141,7 @@ impl Database {
         &self.url
     }
 
-    pub fn conn(&self) -> StorageResult<PooledConnection<ConnectionManager<DbConnection>>> {
+    pub fn conn(&self) -> StorageResult<PooledConnection<Connector>> {
         Ok(self.pool.get()?)
     }
 

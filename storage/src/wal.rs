@@ -25,12 +25,15 @@ pub(crate) fn start_checkpointer(url: &str, stop: Receiver<()>) -> StorageResult
     let mut conn = establish(url)?;
     std::thread::Builder::new()
         .name("wal-checkpointer".into())
-        .spawn(move || loop {
-            match stop.recv_timeout(INTERVAL) {
-                Err(RecvTimeoutError::Timeout) => checkpoint(&mut conn),
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                    checkpoint(&mut conn);
-                    break;
+        .spawn(move || {
+            let mut health = Health::default();
+            loop {
+                match stop.recv_timeout(INTERVAL) {
+                    Err(RecvTimeoutError::Timeout) => checkpoint(&mut conn, &mut health),
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                        checkpoint(&mut conn, &mut health);
+                        break;
+                    }
                 }
             }
         })
@@ -38,8 +41,70 @@ pub(crate) fn start_checkpointer(url: &str, stop: Receiver<()>) -> StorageResult
     Ok(())
 }
 
-fn checkpoint(conn: &mut DbConnection) {
-    if let Err(err) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-        tracing::warn!(error = %err, "WAL checkpoint failed");
+fn checkpoint(conn: &mut DbConnection, health: &mut Health) {
+    let error = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)").err();
+    let message = error.as_ref().map(ToString::to_string).unwrap_or_default();
+    match health.observe(error) {
+        Some(Change::Failing) => tracing::warn!(
+            error = %message,
+            "WAL checkpoint failed; retrying every 50 ms, logged again when one succeeds"
+        ),
+        Some(Change::Recovered { failures }) => {
+            tracing::info!(failures, "WAL checkpoint succeeded again")
+        }
+        None => {}
+    }
+}
+
+/// Whether the checkpoints are failing. A disk that is full or read-only fails every attempt,
+/// twenty a second: only the changes are logged, or the log would drown what matters.
+#[derive(Debug, Default)]
+struct Health {
+    failures: u64,
+}
+
+#[derive(Debug, PartialEq)]
+enum Change {
+    Failing,
+    Recovered { failures: u64 },
+}
+
+impl Health {
+    fn observe<E>(&mut self, error: Option<E>) -> Option<Change> {
+        match (error, self.failures) {
+            (Some(_), 0) => {
+                self.failures = 1;
+                Some(Change::Failing)
+            }
+            (Some(_), _) => {
+                self.failures += 1;
+                None
+            }
+            (None, 0) => None,
+            (None, failures) => {
+                self.failures = 0;
+                Some(Change::Recovered { failures })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_changes_between_failing_and_working_are_reported() {
+        let mut health = Health::default();
+        assert_eq!(health.observe::<()>(None), None);
+        assert_eq!(health.observe(Some(())), Some(Change::Failing));
+        assert_eq!(health.observe(Some(())), None);
+        assert_eq!(health.observe(Some(())), None);
+        assert_eq!(
+            health.observe::<()>(None),
+            Some(Change::Recovered { failures: 3 })
+        );
+        assert_eq!(health.observe::<()>(None), None);
+        assert_eq!(health.observe(Some(())), Some(Change::Failing));
     }
 }

@@ -329,7 +329,12 @@ impl WriterThread {
         let loaded = match loaded {
             Ok(loaded) => Ok(loaded),
             Err(err) => {
-                tracing::warn!(error = %err, "reloading the writer's state failed; reconnecting");
+                // While the database stays away every group lands here; one line says so.
+                if self.stale {
+                    tracing::debug!(error = %err, "reloading the writer's state failed again");
+                } else {
+                    tracing::warn!(error = %err, "reloading the writer's state failed; reconnecting");
+                }
                 connect(&self.url).and_then(|mut conn| {
                     let tree = catch_up_tree(&mut conn)?;
                     let state = JudgeState::load(&mut conn)?;
@@ -340,6 +345,9 @@ impl WriterThread {
         };
         match loaded {
             Ok((tree, state)) => {
+                if self.stale {
+                    tracing::info!("the writer's state is reloaded; writing again");
+                }
                 self.tree = tree;
                 self.state = state;
                 self.stale = false;
