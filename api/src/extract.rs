@@ -89,7 +89,10 @@ fn body_error(err: actix_web::Error) -> ApiError {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first: a broken body is a 400 whatever fields it has, and a key given twice is
     // refused (which would win is up to the parser, so no reader may be left to guess).
-    scan(bytes)?;
+    if !well_formed(bytes) {
+        // Rare: go over it again, keeping the path, to say what is wrong and where.
+        scan(bytes)?;
+    }
     // Most bodies are fine: parse them without tracking paths, and only go over a failing body
     // again to name where it failed.
     if let Ok(value) = serde_json::from_slice(bytes) {
@@ -104,8 +107,107 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Walks the whole body once: Err on broken JSON (400) or on a key given twice in one object
-/// (422 naming it).
+/// True when the body is valid JSON with no key given twice in one object. Every body goes
+/// through this pass, so it keeps no path and borrows each key from the body where it holds no
+/// escape: for a batch of 500 records the path-keeping [`scan`] allocated a string per key and
+/// per array element, and cost a tenth of the batch's throughput.
+fn well_formed(bytes: &[u8]) -> bool {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+
+    /// Objects up to this many keys look for a duplicate by comparing with each key before;
+    /// larger ones (a hostile body of a million keys) switch to a hash set.
+    const LINEAR_KEYS: usize = 16;
+
+    struct Value;
+    struct Key;
+
+    impl<'de> DeserializeSeed<'de> for Value {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = Cow<'de, str>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Cow<'de, str>, E> {
+            Ok(Cow::Borrowed(key))
+        }
+        fn visit_str<E>(self, key: &str) -> Result<Cow<'de, str>, E> {
+            Ok(Cow::Owned(key.to_owned()))
+        }
+    }
+
+    impl<'de> Visitor<'de> for Value {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Value)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut few: Vec<Cow<'de, str>> = Vec::new();
+            let mut many: std::collections::HashSet<Cow<'de, str>> = Default::default();
+            while let Some(key) = map.next_key_seed(Key)? {
+                if few.len() == LINEAR_KEYS {
+                    many.extend(few.drain(..));
+                }
+                let repeated = if many.is_empty() {
+                    few.contains(&key)
+                } else {
+                    many.contains(&key)
+                };
+                if repeated {
+                    return Err(serde::de::Error::custom("duplicate key"));
+                }
+                map.next_value_seed(Value)?;
+                if many.is_empty() {
+                    few.push(key);
+                } else {
+                    many.insert(key);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    Value.deserialize(&mut deserializer).is_ok() && deserializer.end().is_ok()
+}
+
+/// Walks the whole body keeping the path: Err on broken JSON (400) or on a key given twice in
+/// one object (422 naming it).
 fn scan(bytes: &[u8]) -> Result<(), ApiError> {
     use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use std::cell::RefCell;
@@ -358,6 +460,49 @@ mod tests {
             pointer_of(r#"{"list": [], "position": {"lat": 1}, "list": []}"#),
             (422, "/list".into())
         );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_found_however_it_is_written_and_however_many_keys() {
+        // The same key, once escaped: the decoded keys are compared.
+        assert_eq!(
+            pointer_of(r#"{"position": {"lat": 1, "l\u0061t": 2}, "list": []}"#),
+            (422, "/position/lat".into())
+        );
+        // Past the linear search, in the hash set, at the end and among the first.
+        let many: String = (0..40).map(|i| format!(r#""k{i}": {i}, "#)).collect();
+        for repeated in ["k39", "k0", "k15", "k16"] {
+            let body = format!(r#"{{"list": [{{{many}"{repeated}": 0, "lat": 1}}]}}"#);
+            assert_eq!(
+                pointer_of(&body),
+                (422, format!("/list/0/{repeated}")),
+                "{repeated}"
+            );
+            assert!(!well_formed(body.as_bytes()));
+        }
+        let body = format!(r#"{{"list": [{{{many}"lat": 1}}]}}"#);
+        assert!(well_formed(body.as_bytes()));
+    }
+
+    #[test]
+    fn the_quick_pass_and_the_path_keeping_scan_agree() {
+        for body in [
+            r#"{"a": 1}"#,
+            r#"[1, {"a": [true, null, "x"]}, -2.5e3]"#,
+            r#"{"a": {"b": 1}, "c": {"b": 2}}"#,
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": [{"b": 1, "b": 1}]}"#,
+            r#"{"a": }"#,
+            r#"{"a": 1} x"#,
+            r#""just a string""#,
+            "",
+        ] {
+            assert_eq!(
+                well_formed(body.as_bytes()),
+                scan(body.as_bytes()).is_ok(),
+                "{body}"
+            );
+        }
     }
 
     #[test]
