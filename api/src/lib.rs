@@ -192,7 +192,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         self.server.await?;
-        match state.writer.checkpoint().await {
+        let signed = state.writer.checkpoint().await;
+        // Its connection closed now, not at whatever moment the process's exit reaches it.
+        state.writer.stop().await;
+        match signed {
             Ok(checkpoint) => {
                 tracing::info!(size = checkpoint.size, "stopped; final checkpoint signed");
                 Ok(())

@@ -11,7 +11,8 @@
 use crate::db::{establish, DbConnection};
 use crate::error::StorageResult;
 use diesel::connection::SimpleConnection;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 const INTERVAL: Duration = Duration::from_millis(50);
@@ -20,25 +21,48 @@ const INTERVAL: Duration = Duration::from_millis(50);
 /// should the checkpointer thread fall behind or fail (about 200 MiB of 4 KiB pages).
 pub(crate) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 50_000;
 
-/// Starts the checkpointer for the SQLite database at `url`. It runs until `stop` is dropped.
-pub(crate) fn start_checkpointer(url: &str, stop: Receiver<()>) -> StorageResult<()> {
-    let mut conn = establish(url)?;
-    std::thread::Builder::new()
-        .name("wal-checkpointer".into())
-        .spawn(move || {
-            let mut health = Health::default();
-            loop {
-                match stop.recv_timeout(INTERVAL) {
-                    Err(RecvTimeoutError::Timeout) => checkpoint(&mut conn, &mut health),
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                        checkpoint(&mut conn, &mut health);
-                        break;
-                    }
-                }
-            }
+/// The checkpointer thread of the SQLite database the writer writes. Dropping it makes the
+/// thread checkpoint once more and waits for it to end, so its connection is closed too.
+pub(crate) struct Checkpointer {
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub(crate) fn start(url: &str) -> StorageResult<Checkpointer> {
+        let mut conn = establish(url)?;
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("wal-checkpointer".into())
+            .spawn(move || run(&mut conn, &stopped))
+            .map_err(|err| crate::StorageError::Unavailable(err.to_string()))?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
         })
-        .map_err(|err| crate::StorageError::Unavailable(err.to_string()))?;
-    Ok(())
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(conn: &mut DbConnection, stop: &Receiver<()>) {
+    let mut health = Health::default();
+    loop {
+        match stop.recv_timeout(INTERVAL) {
+            Err(RecvTimeoutError::Timeout) => checkpoint(conn, &mut health),
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                checkpoint(conn, &mut health);
+                break;
+            }
+        }
+    }
 }
 
 fn checkpoint(conn: &mut DbConnection, health: &mut Health) {

@@ -149,19 +149,36 @@ pub struct TestApp {
     pub clock: fieldtrail_storage::Clock,
     agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
+    /// Closed when the server's thread has ended: its runtime, writer and pool are gone.
+    finished: std::sync::Mutex<mpsc::Receiver<()>>,
     proposal_watch: std::time::Duration,
-    // Dropped after the server has been told to stop.
+    // Dropped after the server has stopped.
     _pg: Option<PgDatabase>,
 }
 
+/// How long a stopping test server may take to end its thread.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A started server: its port, its handle, and the channel that closes when its thread ends.
+type Started = (u16, actix_web::dev::ServerHandle, mpsc::Receiver<()>);
+
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Stop is sent at once; the returned future only waits for completion.
-        drop(self.handle.stop(false));
+        // Stop is sent at once; the returned future only waits for completion. Then wait for
+        // the thread, so that no connection of the server's is still open when the test's
+        // database is dropped or the process exits (libpq's cleanup at exit crashed on one).
+        self.stop_and_wait();
     }
 }
 
 impl TestApp {
+    fn stop_and_wait(&mut self) {
+        drop(self.handle.stop(false));
+        if let Ok(finished) = self.finished.get_mut() {
+            let _ = finished.recv_timeout(STOP_WAIT);
+        }
+    }
+
     /// Starts a server with a fresh database and a whole-tree admin (`root`). None when the
     /// backend is not available here (PostgreSQL not configured).
     pub fn spawn(backend: Backend) -> Option<TestApp> {
@@ -190,10 +207,9 @@ impl TestApp {
             }
         };
         let clock = fieldtrail_storage::Clock::system();
-        let (port, handle) =
-            Self::start(data_dir.path(), &database_url, &clock, true, proposal_watch)
-                .unwrap_or_else(|err| panic!("server failed to start: {err}"));
-        let mut app = Self::connected(backend, port, handle, database_url, data_dir, clock, pg);
+        let started = Self::start(data_dir.path(), &database_url, &clock, true, proposal_watch)
+            .unwrap_or_else(|err| panic!("server failed to start: {err}"));
+        let mut app = Self::connected(backend, started, database_url, data_dir, clock, pg);
         app.proposal_watch = proposal_watch;
         Some(app)
     }
@@ -208,13 +224,11 @@ impl TestApp {
     /// Stops the server, runs `offline` (a command that needs the server stopped, given the
     /// stopped app), then starts it again as [`TestApp::restart`] does.
     pub fn restart_after(mut self, offline: impl FnOnce(&TestApp)) -> TestApp {
-        // Wait for the old server to stop, so that its writer is not still writing.
-        actix_web::rt::System::new().block_on(self.handle.stop(false));
-        // The writer thread lets go of the database once the server's runtime is gone.
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        // Wait for the old server's thread to end: its writer has let go of the database.
+        self.stop_and_wait();
         offline(&self);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let (port, handle) = loop {
+        let (port, handle, finished) = loop {
             match Self::start(
                 self.data_dir.path(),
                 &self.database_url,
@@ -234,8 +248,7 @@ impl TestApp {
         let pg = self._pg.take();
         let mut app = Self::connected(
             self.backend,
-            port,
-            handle,
+            (port, handle, finished),
             self.database_url.clone(),
             data_dir,
             self.clock.clone(),
@@ -247,8 +260,7 @@ impl TestApp {
 
     fn connected(
         backend: Backend,
-        port: u16,
-        handle: actix_web::dev::ServerHandle,
+        (port, handle, finished): Started,
         database_url: String,
         data_dir: tempfile::TempDir,
         clock: fieldtrail_storage::Clock,
@@ -268,6 +280,7 @@ impl TestApp {
             clock,
             agent,
             handle,
+            finished: std::sync::Mutex::new(finished),
             _pg: pg,
         }
     }
@@ -280,7 +293,7 @@ impl TestApp {
         clock: &fieldtrail_storage::Clock,
         first_admin: bool,
         proposal_watch: std::time::Duration,
-    ) -> Result<(u16, actix_web::dev::ServerHandle), String> {
+    ) -> Result<Started, String> {
         let mut config = Config::new(data_dir);
         config.bind = "127.0.0.1:0".into();
         config.database_url = Some(database_url.to_owned());
@@ -298,7 +311,10 @@ impl TestApp {
             give_up_after: std::time::Duration::from_secs(600),
         };
         let (started, ready) = mpsc::channel();
+        let (finish, finished) = mpsc::channel::<()>();
         std::thread::spawn(move || {
+            // Dropped when the thread ends, after the runtime and everything it held.
+            let _finish = finish;
             actix_web::rt::System::new().block_on(async move {
                 let app = match Application::build(&config) {
                     Ok(app) => app,
@@ -327,7 +343,10 @@ impl TestApp {
                 let _ = app.run_until_stopped().await;
             });
         });
-        ready.recv().map_err(|_| "server thread died".to_owned())?
+        let (port, handle) = ready
+            .recv()
+            .map_err(|_| "server thread died".to_owned())??;
+        Ok((port, handle, finished))
     }
 
     fn finish(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {

@@ -23,7 +23,7 @@ use super::{
     alerts, audits, decisions, lifecycle, pairings, policy, purge, roster, roster_import,
     spot_checks, supervision, webhooks,
 };
-use super::{Actor, Command, LogSigner, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
+use super::{Actor, Command, LogSigner, Message, Outcome, Request, MAX_GROUP, MAX_GROUP_RECORDS};
 use crate::clock::Clock;
 use crate::db::{establish, DbConnection};
 use crate::error::{StorageError, StorageResult};
@@ -47,19 +47,19 @@ pub(super) fn spawn(
     url: &str,
     log: LogSigner,
     clock: Clock,
-    receiver: mpsc::Receiver<Command>,
+    receiver: mpsc::Receiver<Message>,
     queued: Arc<AtomicUsize>,
     fault: super::Fault,
 ) -> StorageResult<()> {
     let mut conn = connect(url)?;
     let tree = catch_up_tree(&mut conn)?;
     let state = JudgeState::load(&mut conn)?;
-    let (stop_checkpointer, stop) = std::sync::mpsc::channel();
-    if let DbConnection::Sqlite(_) = conn {
-        crate::wal::start_checkpointer(url, stop)?;
-    }
+    let checkpointer = match conn {
+        DbConnection::Sqlite(_) => Some(crate::wal::Checkpointer::start(url)?),
+        DbConnection::Postgres(_) => None,
+    };
     let thread = WriterThread {
-        _stop_checkpointer: stop_checkpointer,
+        _checkpointer: checkpointer,
         url: url.to_owned(),
         conn,
         tree,
@@ -185,8 +185,8 @@ enum Mode {
 }
 
 struct WriterThread {
-    /// Dropped when the thread ends, which stops the WAL checkpointer.
-    _stop_checkpointer: std::sync::mpsc::Sender<()>,
+    /// Dropped when the thread ends: stops the WAL checkpointer and waits for it.
+    _checkpointer: Option<crate::wal::Checkpointer>,
     url: String,
     conn: DbConnection,
     /// The frontier of the tree; its end is the last seq handed out.
@@ -204,36 +204,61 @@ struct WriterThread {
 type Answer = StorageResult<Outcome>;
 
 impl WriterThread {
-    fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+    fn run(mut self, mut receiver: mpsc::Receiver<Message>) {
         let mut group: Vec<Command> = Vec::with_capacity(MAX_GROUP);
-        let mut carried: Option<Command> = None;
-        loop {
+        let mut carried: Option<Message> = None;
+        let stopped = loop {
             let first = match carried.take() {
-                Some(command) => command,
+                Some(Message::Command(command)) => command,
+                Some(Message::Stop(reply)) => break Some(reply),
                 None => match receiver.blocking_recv() {
-                    Some(command) => command,
-                    None => break,
+                    Some(Message::Command(command)) => command,
+                    Some(Message::Stop(reply)) => break Some(reply),
+                    None => break None,
                 },
             };
             let mut records = first.request.records();
             group.push(first);
             while group.len() < MAX_GROUP {
                 match receiver.try_recv() {
-                    Ok(next) if records + next.request.records() > MAX_GROUP_RECORDS => {
-                        carried = Some(next);
-                        break;
-                    }
-                    Ok(next) => {
+                    Ok(Message::Command(next))
+                        if records + next.request.records() <= MAX_GROUP_RECORDS =>
+                    {
                         records += next.request.records();
                         group.push(next);
+                    }
+                    Ok(next) => {
+                        carried = Some(next);
+                        break;
                     }
                     Err(_) => break,
                 }
             }
             self.commit_group(&mut group);
             self.queued.fetch_sub(records, Ordering::AcqRel);
+        };
+        // Whatever arrived after the stop is refused; nothing of it was written.
+        receiver.close();
+        while let Ok(message) = receiver.try_recv() {
+            match message {
+                Message::Command(command) => {
+                    self.queued
+                        .fetch_sub(command.request.records(), Ordering::AcqRel);
+                    let _ = command.reply.send(Err(StorageError::Unavailable(
+                        "the ledger writer has stopped".into(),
+                    )));
+                }
+                Message::Stop(reply) => {
+                    let _ = reply.send(());
+                }
+            }
         }
+        // Closes the writing connection and ends the WAL checkpointer before anyone is told.
+        drop(self);
         tracing::info!("ledger writer stopped");
+        if let Some(reply) = stopped {
+            let _ = reply.send(());
+        }
     }
 
     fn commit_group(&mut self, group: &mut Vec<Command>) {

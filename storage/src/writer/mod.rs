@@ -202,10 +202,18 @@ struct Command {
     reply: oneshot::Sender<StorageResult<Outcome>>,
 }
 
+/// What the writer thread takes from its queue.
+enum Message {
+    Command(Command),
+    /// Answer what is queued before it, close the writing connection, end the thread; the
+    /// sender learns when that is done.
+    Stop(oneshot::Sender<()>),
+}
+
 /// The handle requests go through; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Command>,
+    queue: mpsc::Sender<Message>,
     /// Records queued or being committed.
     queued: Arc<AtomicUsize>,
     /// Why the last group could not be committed, until one is.
@@ -265,7 +273,10 @@ impl Writer {
             ));
         }
         let (reply, answer) = oneshot::channel();
-        if let Err(err) = self.queue.try_send(Command { request, reply }) {
+        if let Err(err) = self
+            .queue
+            .try_send(Message::Command(Command { request, reply }))
+        {
             self.queued.fetch_sub(records, Ordering::AcqRel);
             return Err(StorageError::Unavailable(match err {
                 mpsc::error::TrySendError::Full(_) => "the ledger writer is saturated".into(),
@@ -275,6 +286,17 @@ impl Writer {
         answer.await.map_err(|_| {
             StorageError::Unavailable("the ledger writer dropped the request".into())
         })?
+    }
+
+    /// Stops the writer: what was queued before is answered, later requests are refused as
+    /// "stopped", and the writing connection is closed before this returns, so that a process
+    /// exiting after it holds no connection of the writer's (libpq's cleanup at exit raced with
+    /// one still open). Waits for the queue to have room, as a request would not.
+    pub async fn stop(&self) {
+        let (reply, stopped) = oneshot::channel();
+        if self.queue.send(Message::Stop(reply)).await.is_ok() {
+            let _ = stopped.await;
+        }
     }
 
     /// Signs a checkpoint of the current tree unless the latest one already covers it.

@@ -365,10 +365,62 @@ fn a_late_fix_is_judged_against_the_fix_before_it_beyond_the_window(backend: Bac
     );
 }
 
+/// A writer's own signing identity, for a second writer started beside the server's.
+fn another_log() -> fieldtrail_storage::LogSigner {
+    fieldtrail_storage::LogSigner {
+        origin: "stop.example/log".into(),
+        signer: fieldtrail_domain::note::NoteSigner::new(
+            "stop.example/log",
+            ed25519_dalek::SigningKey::from_bytes(&[2u8; 32]),
+        )
+        .unwrap(),
+    }
+}
+
+/// `Writer::stop` answers only once the writing connection is closed, even while other handles
+/// to the writer live on (as the server's background tasks hold them until the process exits),
+/// and the writer refuses whatever comes after. On PostgreSQL the closed connection shows as
+/// the writers' advisory lock being free at once: a new writer starts without waiting.
+fn a_stopped_writer_has_closed_its_connection_and_refuses_what_follows(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let app = app.restart_after(|stopped| {
+        let start = || {
+            fieldtrail_storage::Writer::start(
+                &stopped.database_url,
+                another_log(),
+                Default::default(),
+            )
+        };
+        let writer = start().expect("a writer on the stopped server's database");
+        let keeper = writer.clone();
+        actix_web::rt::System::new().block_on(async {
+            writer
+                .checkpoint()
+                .await
+                .expect("a checkpoint before the stop");
+            writer.stop().await;
+            let refused = keeper
+                .checkpoint()
+                .await
+                .expect_err("refused after the stop");
+            assert!(refused.to_string().contains("stopped"), "{refused}");
+            let next = start().expect("the next writer starts at once");
+            next.checkpoint().await.expect("the next writer writes");
+            next.stop().await;
+        });
+    });
+    // The server's own writer, started after both stopped, takes writes again.
+    let admin = app.with_county();
+    assert!(!admin.is_empty());
+}
+
 both_backends!(
     a_late_fix_is_judged_against_the_fix_before_it_beyond_the_window,
     a_late_check_in_finds_a_duty_older_than_the_rota_in_memory,
     a_group_whose_commit_fails_answers_503_and_stores_nothing,
     a_failed_group_write_is_retried_one_by_one,
     concurrent_records_share_groups_and_keep_seqs_gap_free,
+    a_stopped_writer_has_closed_its_connection_and_refuses_what_follows,
 );
