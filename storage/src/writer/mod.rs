@@ -203,6 +203,9 @@ struct Command {
 }
 
 /// What the writer thread takes from its queue.
+// The queue held Commands by value before there was a Stop; boxing them to shrink the enum
+// would cost an allocation per request for a message sent once per process.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Command(Command),
     /// Answer what is queued before it, close the writing connection, end the thread; the
