@@ -7,135 +7,14 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fieldtrail");
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BIN).args(args).output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    content_type: &str,
-    body: &[u8],
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    (status, body.to_owned())
-}
-
-fn http_json(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, serde_json::Value) {
-    let (status, text) = request(
-        port,
-        method,
-        path,
-        token,
-        "application/json",
-        body.as_bytes(),
-    );
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-fn http_text(port: u16, path: &str) -> String {
-    let (status, text) = request(port, "GET", path, None, "text/plain", b"");
-    assert_eq!(status, 200, "{path}: {text}");
-    text
-}
-
-fn login(port: u16, username: &str, password: &str) -> String {
-    let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
-    let (status, login) = http_json(port, "POST", "/v1/auth/login", None, &body);
-    assert_eq!(status, 200, "login of {username}: {login}");
-    login["access_token"].as_str().unwrap().to_owned()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `fieldtrail demo` on the data dir (and database); the server, its port and what it printed.
-fn start_demo(data_dir: &Path, database_url: Option<&str>) -> (Running, u16, String) {
-    let mut args = vec![
-        "demo".to_owned(),
-        "--bind".to_owned(),
-        "127.0.0.1:0".to_owned(),
-        "--data-dir".to_owned(),
-        data_dir.to_str().unwrap().to_owned(),
-    ];
-    if let Some(url) = database_url {
-        args.extend(["--database-url".to_owned(), url.to_owned()]);
-    }
-    let mut child = Command::new(BIN)
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut printed = String::new();
-    let started = Instant::now();
-    let mut port = None;
-    while started.elapsed() < Duration::from_secs(180) {
-        let Some(Ok(line)) = lines.next() else { break };
-        printed.push_str(&line);
-        printed.push('\n');
-        if let Some(rest) = line.split("running at http://127.0.0.1:").nth(1) {
-            port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
-        }
-        if let (Some(port), true) = (port, line.contains("Ctrl-C")) {
-            std::thread::spawn(move || for _ in lines {});
-            return (running, port, printed);
-        }
-    }
-    panic!("demo did not start: {printed}");
-}
+mod common;
+use common::{http, http_text, login, request, run, start_demo};
 
 /// A fresh PostgreSQL database (dropped at the end), or None when none is configured.
 struct PgDatabase {
@@ -247,7 +126,7 @@ fn backup_while_writing_restores_and_verifies(pg: Option<(PgDatabase, PgDatabase
     assert_eq!(status, 201, "{uploaded}");
     let uploaded: serde_json::Value = serde_json::from_str(&uploaded).unwrap();
     let sha = uploaded["sha256"].as_str().unwrap().to_owned();
-    let (status, record) = http_json(
+    let (status, record) = http(
         port,
         "POST",
         "/v1/records",
@@ -269,7 +148,7 @@ fn backup_while_writing_restores_and_verifies(pg: Option<(PgDatabase, PgDatabase
         let (stop, stored, cadre) = (stop.clone(), stored.clone(), cadre.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let (status, body) = http_json(
+                let (status, body) = http(
                     port,
                     "POST",
                     "/v1/records",

@@ -1,21 +1,10 @@
 //! The `fieldtrail` binary as an operator uses it.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_fieldtrail");
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BIN).args(args).output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+mod common;
+use common::{http, http_text, login, run, start_demo, BIN};
+use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn every_subcommand_has_help() {
@@ -211,104 +200,11 @@ fn bootstrap_creates_one_admin_and_refuses_a_second() {
     );
 }
 
-/// A raw HTTP/1.1 exchange, enough to poke a running server without an HTTP client crate.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-fn http_text(port: u16, path: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    body.to_owned()
-}
-
-fn login(port: u16, username: &str, password: &str) -> String {
-    let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
-    let (status, login) = http(port, "POST", "/v1/auth/login", None, &body);
-    assert_eq!(status, 200, "login of {username}: {login}");
-    login["access_token"].as_str().unwrap().to_owned()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_demo(data_dir: &str) -> (Running, u16, String) {
-    let mut child = Command::new(BIN)
-        .args(["demo", "--bind", "127.0.0.1:0", "--data-dir", data_dir])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut printed = String::new();
-    let started = Instant::now();
-    let mut port = None;
-    while started.elapsed() < Duration::from_secs(120) {
-        let Some(Ok(line)) = lines.next() else { break };
-        printed.push_str(&line);
-        printed.push('\n');
-        if let Some(rest) = line.split("running at http://127.0.0.1:").nth(1) {
-            port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
-        }
-        if let (Some(port), true) = (port, line.contains("Ctrl-C")) {
-            // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (running, port, printed);
-        }
-    }
-    panic!("demo did not start: {printed}");
-}
-
 #[test]
 fn demo_loads_an_organisation_once_and_serves_it() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
-    let (demo, port, printed) = start_demo(&data_dir);
+    let (demo, port, printed) = start_demo(Path::new(&data_dir), None);
     assert!(
         printed.contains("cadre01"),
         "demo logins are printed: {printed}"
@@ -434,7 +330,7 @@ fn demo_loads_an_organisation_once_and_serves_it() {
     assert!(stdout.contains("consistent"), "{stdout}");
 
     // A second start on the same data dir serves what is there and loads nothing.
-    let (_demo, port, printed) = start_demo(&data_dir);
+    let (_demo, port, printed) = start_demo(Path::new(&data_dir), None);
     assert!(printed.contains("already holds data"), "{printed}");
     let cadre = login(port, "cadre01", "demo-cadre-pass");
     let (_, me) = http(
@@ -453,7 +349,7 @@ fn demo_loads_an_organisation_once_and_serves_it() {
 fn verify_draw_checks_a_real_draw_and_exits_non_zero_on_a_difference() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
-    let (demo, port, _) = start_demo(&data_dir);
+    let (demo, port, _) = start_demo(Path::new(&data_dir), None);
     let token = login(port, "admin", "demo-admin-pass");
     // An emergency reason lets the draw open challenges at any hour of the real clock.
     let (status, drawn) = http(
