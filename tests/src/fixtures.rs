@@ -14,6 +14,9 @@ pub const A_CENTRE: (f64, f64) = (116.91, 34.21);
 /// Village B spans lon 116.93–116.95, same latitudes; between them lies farmland of the township.
 pub const B_CENTRE: (f64, f64) = (116.94, 34.21);
 pub const CADRE_PASSWORD: &str = "cadre-password";
+/// A second township of the test county, and its village; neither has a boundary.
+pub const OTHER_TOWNSHIP: &str = "990102";
+pub const OTHER_VILLAGE: &str = "990102001";
 
 pub fn rect(lon0: f64, lat0: f64, lon1: f64, lat1: f64) -> Value {
     json!({
@@ -38,6 +41,31 @@ pub fn feature(
 
 pub fn collection(features: Vec<Value>) -> Value {
     json!({"type": "FeatureCollection", "features": features})
+}
+
+/// Adds a second township with one village (no boundary) to the test county.
+pub fn with_other_township(app: &TestApp, root: &str) {
+    let resp = app.post(
+        "/v1/units/import",
+        Some(root),
+        &collection(vec![
+            feature(
+                OTHER_TOWNSHIP,
+                "邻镇",
+                "township",
+                Some(COUNTY),
+                Value::Null,
+            ),
+            feature(
+                OTHER_VILLAGE,
+                "邻村",
+                "village",
+                Some(OTHER_TOWNSHIP),
+                Value::Null,
+            ),
+        ]),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
 }
 
 /// 测试县 → 测试镇 → 甲村 (A) and 乙村 (B).

@@ -9,36 +9,8 @@ use fieldtrail_tests::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
-const OTHER_TOWNSHIP: &str = "990102";
-const OTHER_VILLAGE: &str = "990102001";
-
 fn ledger_size(app: &TestApp) -> i64 {
     app.sql_count("SELECT count(*) FROM ledger")
-}
-
-/// Adds a second township with one village (no boundaries) to the test county.
-fn with_other_township(app: &TestApp, root: &str) {
-    let resp = app.post(
-        "/v1/units/import",
-        Some(root),
-        &collection(vec![
-            feature(
-                OTHER_TOWNSHIP,
-                "邻镇",
-                "township",
-                Some(COUNTY),
-                Value::Null,
-            ),
-            feature(
-                OTHER_VILLAGE,
-                "邻村",
-                "village",
-                Some(OTHER_TOWNSHIP),
-                Value::Null,
-            ),
-        ]),
-    );
-    assert_eq!(resp.status, 201, "{}", resp.text);
 }
 
 fn person_body(username: &str) -> Value {

@@ -12,34 +12,6 @@ mod import;
 mod lists;
 mod methods;
 
-const OTHER_TOWNSHIP: &str = "990102";
-const OTHER_VILLAGE: &str = "990102001";
-
-/// Adds a second township with one village (no boundary) to the test county.
-fn with_other_township(app: &TestApp, root: &str) {
-    let resp = app.post(
-        "/v1/units/import",
-        Some(root),
-        &collection(vec![
-            feature(
-                OTHER_TOWNSHIP,
-                "邻镇",
-                "township",
-                Some(COUNTY),
-                Value::Null,
-            ),
-            feature(
-                OTHER_VILLAGE,
-                "邻村",
-                "village",
-                Some(OTHER_TOWNSHIP),
-                Value::Null,
-            ),
-        ]),
-    );
-    assert_eq!(resp.status, 201, "{}", resp.text);
-}
-
 /// Creates a person with a chosen display name; the person view.
 fn person(
     app: &TestApp,
