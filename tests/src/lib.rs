@@ -8,6 +8,7 @@
 
 pub mod field;
 pub mod fixtures;
+pub mod python;
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;

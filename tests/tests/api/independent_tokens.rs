@@ -9,40 +9,12 @@ use fieldtrail_tests::both_backends;
 use fieldtrail_tests::fixtures::*;
 use fieldtrail_tests::{Backend, TestApp};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-fn python() -> String {
-    std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn script() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/pyjwt_tokens.py")
-}
-
-/// Runs the Python script with a JSON request on stdin; its JSON answer.
+/// PyJWT's answer to one request (tests/python/pyjwt_tokens.py).
 fn run_python(request: &Value) -> Value {
-    let mut child = Command::new(python())
-        .arg(script())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python (set FIELDTRAIL_PYTHON to the project virtualenv)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "pyjwt_tokens.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from pyjwt_tokens.py")
+    fieldtrail_tests::python::exchange("pyjwt_tokens.py", request)
 }
 
 fn key_file(app: &TestApp) -> std::path::PathBuf {

@@ -58,13 +58,12 @@ fn checkpoints_verify_with_an_independent_implementation(backend: Backend) {
     assert!(key.starts_with("fieldtrail.local/"), "{key}");
     let file = app.data_dir.path().join("checkpoint.txt");
     std::fs::write(&file, &note).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/verify_checkpoint.py");
-    let output = std::process::Command::new(
-        std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()),
-    )
-    .args([script, &key, file.to_str().unwrap()])
-    .output()
-    .expect("python3 runs (scripts/test installs the cryptography package into its virtualenv)");
+    let output = fieldtrail_tests::python::command("verify_checkpoint.py")
+        .args([&key, file.to_str().unwrap()])
+        .output()
+        .expect(
+            "python3 runs (scripts/test installs the cryptography package into its virtualenv)",
+        );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -77,12 +76,10 @@ fn checkpoints_verify_with_an_independent_implementation(backend: Backend) {
     // The same script refuses a checkpoint whose size line was changed.
     let forged = note.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);
     std::fs::write(&file, forged).unwrap();
-    let output = std::process::Command::new(
-        std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()),
-    )
-    .args([script, &key, file.to_str().unwrap()])
-    .output()
-    .unwrap();
+    let output = fieldtrail_tests::python::command("verify_checkpoint.py")
+        .args([&key, file.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!output.status.success(), "a forged checkpoint verified");
 }
 

@@ -10,39 +10,10 @@ use fieldtrail_tests::fixtures::*;
 use fieldtrail_tests::{both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/spot_check_sample.py");
 
 /// Runs the Python reimplementation on one request; its answer.
 fn python(request: &Value) -> Value {
-    let mut child =
-        Command::new(std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()))
-            .arg(SCRIPT)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "spot_check_sample.py failed on {request}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
-        panic!(
-            "spot_check_sample.py printed no JSON ({err}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    fieldtrail_tests::python::exchange("spot_check_sample.py", request)
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -254,11 +225,10 @@ fn the_python_reimplementation_agrees_with_the_server(backend: Backend) {
 /// The script's own check of the document's worked example.
 #[test]
 fn the_python_reimplementation_passes_the_worked_example() {
-    let output =
-        Command::new(std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into()))
-            .args([SCRIPT, "--self-test"])
-            .output()
-            .expect("python3 runs");
+    let output = fieldtrail_tests::python::command("spot_check_sample.py")
+        .arg("--self-test")
+        .output()
+        .expect("python3 runs");
     assert!(
         output.status.success(),
         "self-test failed: {}{}",

@@ -10,7 +10,7 @@ use fieldtrail_tests::{Backend, TestApp};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
@@ -21,10 +21,7 @@ struct Receiver {
 
 impl Receiver {
     fn start(port: u16, secret: &str, log: &Path) -> Receiver {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/webhook_receiver.py");
-        let python = std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into());
-        let mut child = Command::new(python)
-            .arg(script)
+        let mut child = fieldtrail_tests::python::command("webhook_receiver.py")
             .arg(port.to_string())
             .arg(secret)
             .arg(log)

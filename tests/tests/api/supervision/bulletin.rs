@@ -17,7 +17,6 @@ const SPOT_KEYS: [&str; 9] = [
     "confirmed",
     "denied",
 ];
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/bulletin_xlsx.py");
 
 struct County {
     app: TestApp,
@@ -680,9 +679,8 @@ fn csv_and_xlsx_hold_the_json_rows(backend: Backend) {
     assert_eq!(&xlsx[..2], b"PK", "a zip container");
     let file = app.data_dir.path().join("bulletin.xlsx");
     std::fs::write(&file, &xlsx).unwrap();
-    let python = std::env::var("FIELDTRAIL_PYTHON").unwrap_or_else(|_| "python3".into());
-    let output = std::process::Command::new(python)
-        .args([SCRIPT, file.to_str().unwrap()])
+    let output = fieldtrail_tests::python::command("bulletin_xlsx.py")
+        .arg(file.to_str().unwrap())
         .output()
         .expect("python3 runs (scripts/test installs openpyxl into its virtualenv)");
     assert!(
