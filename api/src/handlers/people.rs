@@ -236,10 +236,7 @@ pub async fn records(
         fieldtrail_storage::reads::records_of(conn, &row.id, &filter)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "next_cursor": next.map(|seq| seq.to_string()),
-    })))
+    Ok(super::page_answer(items, next))
 }
 
 /// The households a cadre is paired with.

@@ -4,7 +4,7 @@
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::handlers::people::{DEFAULT_PAGE, MAX_PAGE};
-use crate::handlers::{read, unit_in_scope};
+use crate::handlers::{page_answer, read, unit_in_scope};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use fieldtrail_domain::error::Problems;
@@ -97,7 +97,7 @@ pub async fn people(
     };
     let (rows, next) = read(&state.db, move |conn| roster_reads::people(conn, &filter)).await?;
     let items: Vec<PersonView> = rows.into_iter().map(PersonView::from).collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+    Ok(page_answer(items, next))
 }
 
 /// The top of the caller's tree: every root unit for an admin of the whole tree, else the
@@ -160,13 +160,6 @@ async fn page_of(
         limit,
         on,
     })
-}
-
-fn page_answer<T: serde::Serialize>(items: Vec<T>, next: Option<i64>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "items": items,
-        "next_cursor": next.map(|seq| seq.to_string()),
-    }))
 }
 
 pub async fn households(
