@@ -1,28 +1,21 @@
 // Alerts: a supervisor acknowledges an open alert with a note; an inspector only reads them.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { DEMO_LOGINS, apiGet, apiLogin, assertNoErrors, gotoRoute, launchBrowser, login, newPage, startDemo } from './harness.mjs';
+import { test } from 'node:test';
+import {
+  DEMO_LOGINS, apiGet, apiLogin, assertNoErrors, demoAndBrowser, gotoRoute, login, newPage,
+} from './harness.mjs';
 
-let demo;
-let browser;
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const session = demoAndBrowser();
 
 const COUNTY = '341322';
 
 test('a supervisor acknowledges an open alert with a note', async () => {
-  const token = await apiLogin(demo.url, DEMO_LOGINS.supervisor);
-  const open = (await apiGet(demo.url, token, '/v1/alerts', { query: { unit: COUNTY, status: 'open' } })).alerts;
+  const token = await apiLogin(session.demo.url, DEMO_LOGINS.supervisor);
+  const open = (await apiGet(session.demo.url, token, '/v1/alerts', { query: { unit: COUNTY, status: 'open' } })).alerts;
   assert.ok(open.length >= 3, `the demo should have open alerts, got ${open.length}`);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
-    await login(page, demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
+    await login(page, session.demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
     await gotoRoute(page, `#/alerts?unit=${COUNTY}&status=open`, 'alerts');
     const rows = page.locator('[data-testid=alerts-table] tbody tr[data-alert-id]');
     await rows.first().waitFor();
@@ -51,7 +44,7 @@ test('a supervisor acknowledges an open alert with a note', async () => {
     assert.match(await acked.innerText(), /已电话核实：去邻村协调工作。/, 'the row should show the note');
     assert.equal(await acked.getByTestId('alert-ack').count(), 0, 'an acknowledged alert has no acknowledge button');
 
-    const stored = (await apiGet(demo.url, token, '/v1/alerts', { query: { unit: COUNTY, status: 'acknowledged' } })).alerts.find((a) => a.id === id);
+    const stored = (await apiGet(session.demo.url, token, '/v1/alerts', { query: { unit: COUNTY, status: 'acknowledged' } })).alerts.find((a) => a.id === id);
     assert.ok(stored, 'the server should list the alert as acknowledged');
     assert.equal(stored.ack?.note, '已电话核实：去邻村协调工作。', 'the server should keep the note');
     assertNoErrors(page, 'the alerts page');
@@ -61,9 +54,9 @@ test('a supervisor acknowledges an open alert with a note', async () => {
 });
 
 test('an inspector reads alerts but cannot acknowledge them', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
-    await login(page, demo.url, DEMO_LOGINS.inspector.username, DEMO_LOGINS.inspector.password);
+    await login(page, session.demo.url, DEMO_LOGINS.inspector.username, DEMO_LOGINS.inspector.password);
     await gotoRoute(page, `#/alerts?unit=${COUNTY}&status=open`, 'alerts');
     await page.locator('[data-testid=alerts-table] tbody tr[data-alert-id]').first().waitFor();
     assert.equal(await page.getByTestId('alert-ack').count(), 0, 'an inspector should see no acknowledge buttons');

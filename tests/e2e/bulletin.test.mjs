@@ -2,21 +2,12 @@
 // and the CSV and XLSX downloads.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  DEMO_LOGINS, apiGet, apiLogin, assertNoErrors, demoMonth, gotoRoute, launchBrowser, login, newPage, startDemo,
+  DEMO_LOGINS, apiGet, apiLogin, assertNoErrors, demoAndBrowser, demoMonth, gotoRoute, login, newPage,
 } from './harness.mjs';
 
-let demo;
-let browser;
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const session = demoAndBrowser();
 
 const COUNTY = '341322';
 const CSV_HEADER = '乡镇,村,干部,人员编号,是否达标,未达标原因,在村天数,应在村天数,在村夜数,应在村夜数,请假天数,出差天数,走访次数,结对户数,逾期未走访户数,'
@@ -39,14 +30,14 @@ async function downloadOf(page, testid) {
 
 test('the county bulletin sorts by a column and downloads as CSV and XLSX', async (t) => {
   const month = demoMonth();
-  const token = await apiLogin(demo.url, DEMO_LOGINS.supervisor);
-  const bulletin = await apiGet(demo.url, token, `/v1/units/${COUNTY}/bulletin`, { query: { month } });
+  const token = await apiLogin(session.demo.url, DEMO_LOGINS.supervisor);
+  const bulletin = await apiGet(session.demo.url, token, `/v1/units/${COUNTY}/bulletin`, { query: { month } });
   const lines = bulletin.townships.flatMap((tw) => tw.villages.flatMap((v) => v.cadres));
   t.diagnostic(`bulletin of ${COUNTY} for ${month}: ${lines.length} lines`);
 
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
-    await login(page, demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
+    await login(page, session.demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
     await gotoRoute(page, '#/bulletin', 'bulletin');
     // Choose the county and the month in the form, as a person would.
     await page.getByTestId('bulletin-unit').fill(COUNTY);
@@ -101,7 +92,7 @@ test('the county bulletin sorts by a column and downloads as CSV and XLSX', asyn
     assert.equal(csvLines[0], CSV_HEADER, 'the CSV header should be the documented one');
     assert.equal(csvLines.filter((l) => l).length, 1 + lines.length + bulletin.townships.length + 1, 'the CSV should hold the header, a row per line, a 合计 row per township and the 总计 row');
     assert.ok(csvLines.some((l) => l.startsWith('总计,')), 'the CSV should end with the 总计 row');
-    const fromApi = await apiGet(demo.url, token, `/v1/units/${COUNTY}/bulletin`, { query: { month, format: 'csv' }, bytes: true });
+    const fromApi = await apiGet(session.demo.url, token, `/v1/units/${COUNTY}/bulletin`, { query: { month, format: 'csv' }, bytes: true });
     assert.ok(csv.bytes.equals(fromApi), 'the downloaded CSV should be the server’s bytes');
 
     // XLSX: a zip (OOXML) file.

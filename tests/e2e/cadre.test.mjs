@@ -1,22 +1,13 @@
 // A cadre's page: the month's presence calendar (one day button per county day, coloured by
 // status) and "prove this record", checked in the browser against the signed checkpoint.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  DEMO_LOGINS, apiGet, apiLogin, assertNoErrors, countyNow, demoMonth, findPerson, gotoRoute, launchBrowser, login, newPage,
-  screenshot, startDemo, waitForPage,
+  DEMO_LOGINS, apiGet, apiLogin, assertNoErrors, countyNow, demoAndBrowser, demoMonth, findPerson, gotoRoute, login,
+  newPage, screenshot, waitForPage,
 } from './harness.mjs';
 
-let demo;
-let browser;
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const session = demoAndBrowser();
 
 // cadre10 (徐娜, 黄口镇 341322101201) is in the village on weekdays, except for a slack week.
 const CADRE = 'cadre10';
@@ -53,17 +44,17 @@ async function proveFirst(page) {
 
 test('a supervisor opens a cadre’s calendar from the units page: days carry the statuses the server computed', async (t) => {
   const month = demoMonth();
-  const token = await apiLogin(demo.url, DEMO_LOGINS.supervisor);
-  const person = await findPerson(demo.url, token, CADRE);
+  const token = await apiLogin(session.demo.url, DEMO_LOGINS.supervisor);
+  const person = await findPerson(session.demo.url, token, CADRE);
   assert.ok(person, `the demo should have ${CADRE}`);
   const today = countyNow().date;
   const to = `${month}-${String(daysIn(month)).padStart(2, '0')}`;
-  const presence = await apiGet(demo.url, token, `/v1/people/${person.id}/presence`, { query: { from: `${month}-01`, to: to > today ? today : to } });
+  const presence = await apiGet(session.demo.url, token, `/v1/people/${person.id}/presence`, { query: { from: `${month}-01`, to: to > today ? today : to } });
   t.diagnostic(`${CADRE} ${person.id}, month ${month}, totals ${JSON.stringify(presence.totals)}`);
 
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
-    await login(page, demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
+    await login(page, session.demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
     await page.getByTestId('summary-cards').waitFor({ timeout: 20_000 });
     await page.locator(`[data-unit-code="${TOWNSHIP}"] > .node-row [data-testid=unit-toggle]`).click();
     await page.locator(`[data-unit-code="${VILLAGE}"] [data-person-id="${person.id}"] [data-testid=person-link]`).click();
@@ -118,11 +109,11 @@ test('a supervisor opens a cadre’s calendar from the units page: days carry th
 
 test('an inspector proves one of the cadre’s records against the signed checkpoint', async (t) => {
   const month = demoMonth();
-  const token = await apiLogin(demo.url, DEMO_LOGINS.inspector);
-  const person = await findPerson(demo.url, token, CADRE);
-  const page = await newPage(browser);
+  const token = await apiLogin(session.demo.url, DEMO_LOGINS.inspector);
+  const person = await findPerson(session.demo.url, token, CADRE);
+  const page = await newPage(session.browser);
   try {
-    await login(page, demo.url, DEMO_LOGINS.inspector.username, DEMO_LOGINS.inspector.password);
+    await login(page, session.demo.url, DEMO_LOGINS.inspector.username, DEMO_LOGINS.inspector.password);
     await gotoRoute(page, `#/cadre/${person.id}?month=${month}`, 'cadre');
     await page.locator(`[data-testid=calendar][data-month="${month}"]`).waitFor();
     const proof = await proveFirst(page);
@@ -132,7 +123,7 @@ test('an inspector proves one of the cadre’s records against the signed checkp
     // entries), the audit path up to the checkpoint's root.
     assert.deepEqual(proof.steps, ['key:true', 'checkpoint:true', 'entry:true', 'inclusion:true'],
       'an inspector’s proof should check the key, the checkpoint, the entry’s bytes and the inclusion, each passing');
-    const checkpoint = await (await fetch(`${demo.url}/v1/ledger/checkpoint`)).text();
+    const checkpoint = await (await fetch(`${session.demo.url}/v1/ledger/checkpoint`)).text();
     assert.ok(proof.size >= 1 && proof.size <= Number(checkpoint.split('\n')[1]), 'the proof should be against a published tree size');
     assertNoErrors(page, 'the cadre page while proving a record');
   } finally {
@@ -141,10 +132,10 @@ test('an inspector proves one of the cadre’s records against the signed checkp
 });
 
 test('a cadre proves one of their own records', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
     const { username, password } = DEMO_LOGINS.cadre;
-    assert.equal(await login(page, demo.url, username, password), 'cadre', 'a cadre should land on their own page');
+    assert.equal(await login(page, session.demo.url, username, password), 'cadre', 'a cadre should land on their own page');
     const month = demoMonth();
     if ((await page.locator('[data-page=cadre]').getAttribute('data-month')) !== month) {
       await page.getByTestId('cadre-prev-month').click();

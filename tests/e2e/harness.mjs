@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -254,6 +255,26 @@ export async function launchBrowser(options = {}) {
     timeout: 60_000,
     ...options,
   });
+}
+
+/**
+ * A demo server and a browser for the tests of one file: started before them, closed after.
+ * Read `session.demo` and `session.browser` inside the tests (they are set once `before` ran).
+ * `setup`, if given, runs in the same hook once both are up: node:test does not promise that a
+ * file's own `before` runs after this one.
+ */
+export function demoAndBrowser(setup = async () => {}) {
+  const session = {};
+  before(async () => {
+    session.demo = await startDemo();
+    session.browser = await launchBrowser();
+    await setup(session);
+  });
+  after(async () => {
+    await session.browser?.close();
+    await session.demo?.stop();
+  });
+  return session;
 }
 
 const tracked = new WeakMap(); // page -> { console: [], page: [], blocked: [], rules: [], allowed: [] }

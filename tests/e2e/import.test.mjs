@@ -1,22 +1,13 @@
 // The roster import (admin): a sheet with one bad cell is refused with a report naming exactly
 // that cell and nothing is stored; the corrected sheet is checked, imported and counted.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  DEMO_LOGINS, allowHttpErrors, apiGet, apiLogin, assertNoErrors, findPerson, gotoRoute, launchBrowser, login, newPage, screenshot,
-  startDemo,
+  DEMO_LOGINS, allowHttpErrors, apiGet, apiLogin, assertNoErrors, demoAndBrowser, findPerson, gotoRoute, login,
+  newPage, screenshot,
 } from './harness.mjs';
 
-let demo;
-let browser;
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const session = demoAndBrowser();
 
 const HEADER = ['类型', '用户名', '姓名', '角色', '单位代码', '电话', '初始密码', '职务', '户主姓名', '人口', '经度', '纬度', '起始日期', '结束日期'];
 const USERNAME = 'e2e-import-cadre';
@@ -51,11 +42,11 @@ async function importWith(page, testid) {
 }
 
 test('an admin imports a roster: one bad cell is reported alone, the fixed sheet is imported', async (t) => {
-  const token = await apiLogin(demo.url, DEMO_LOGINS.admin);
-  assert.equal(await findPerson(demo.url, token, USERNAME), null, `${USERNAME} should not exist before the import`);
-  const page = await newPage(browser);
+  const token = await apiLogin(session.demo.url, DEMO_LOGINS.admin);
+  assert.equal(await findPerson(session.demo.url, token, USERNAME), null, `${USERNAME} should not exist before the import`);
+  const page = await newPage(session.browser);
   try {
-    await login(page, demo.url, DEMO_LOGINS.admin.username, DEMO_LOGINS.admin.password);
+    await login(page, session.demo.url, DEMO_LOGINS.admin.username, DEMO_LOGINS.admin.password);
     await gotoRoute(page, '#/admin', 'admin');
     await page.getByTestId('admin-tab-import').click();
     await page.locator('[data-page=admin][data-tab=import]').waitFor();
@@ -76,7 +67,7 @@ test('an admin imports a roster: one bad cell is reported alone, the fixed sheet
     assert.match(cells[0].text, /起始日期/, 'the report should name the column header');
     assert.match(cells[0].text, /date/i, 'the report should give the reason (not a date)');
     assert.equal((await refused.waitFor(1)).length, 1, 'the one 422 should be the only error logged');
-    assert.equal(await findPerson(demo.url, token, USERNAME), null, 'nothing should be stored from a refused sheet, not even the good person row');
+    assert.equal(await findPerson(session.demo.url, token, USERNAME), null, 'nothing should be stored from a refused sheet, not even the good person row');
     await screenshot(page, 'admin-import-report');
 
     // 2. Fixed: a dry run first, then the import.
@@ -87,7 +78,7 @@ test('an admin imports a roster: one bad cell is reported alone, the fixed sheet
     assert.equal(await report.count(), 0, 'the report of the bad cell should be gone');
     assert.deepEqual(await counts(page), { people: [1, 0], households: [0, 0], assignments: [1, 0], pairings: [0, 0] },
       'the check should say it would create one person and one assignment');
-    assert.equal(await findPerson(demo.url, token, USERNAME), null, 'a check stores nothing');
+    assert.equal(await findPerson(session.demo.url, token, USERNAME), null, 'a check stores nothing');
 
     const run = await importWith(page, 'import-run');
     assert.equal(run.status(), 200, 'the corrected sheet should be imported');
@@ -98,11 +89,11 @@ test('an admin imports a roster: one bad cell is reported alone, the fixed sheet
     await screenshot(page, 'admin-import-done');
 
     // 3. The person exists, with the assignment, and must choose a password at first login.
-    const person = await findPerson(demo.url, token, USERNAME);
+    const person = await findPerson(session.demo.url, token, USERNAME);
     assert.ok(person, `${USERNAME} should exist after the import`);
     assert.deepEqual({ display_name: person.display_name, role: person.role, unit_code: person.unit_code, must_change_password: person.must_change_password },
       { display_name: '测试导入干部', role: 'cadre', unit_code: VILLAGE, must_change_password: true }, 'the imported person as the sheet says');
-    const assignments = await apiGet(demo.url, token, `/v1/people/${person.id}/assignments`);
+    const assignments = await apiGet(session.demo.url, token, `/v1/people/${person.id}/assignments`);
     assert.deepEqual(assignments.items.map((a) => [a.unit_code, a.role, a.valid_from, a.valid_to ?? null]), [[VILLAGE, 'team_member', '2026-12-01', null]],
       'the imported assignment as the sheet says');
 

@@ -1,21 +1,12 @@
 // Logging in and out: a supervisor lands on the unit tree, a wrong password is told apart,
 // English can be switched on, and logging out returns to the login form.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  DEMO_LOGINS, allowHttpErrors, assertNoErrors, gotoRoute, launchBrowser, login, newPage, startDemo, waitForPage,
+  DEMO_LOGINS, allowHttpErrors, assertNoErrors, demoAndBrowser, gotoRoute, login, newPage, waitForPage,
 } from './harness.mjs';
 
-let demo;
-let browser;
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const session = demoAndBrowser();
 
 // The tree as drawn: [code, level] of every node.
 function treeNodes(page) {
@@ -23,10 +14,10 @@ function treeNodes(page) {
 }
 
 test('a supervisor logs in and lands on the units page with the county tree', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
     const { username, password } = DEMO_LOGINS.supervisor;
-    assert.equal(await login(page, demo.url, username, password), 'units', 'a supervisor should land on the units page');
+    assert.equal(await login(page, session.demo.url, username, password), 'units', 'a supervisor should land on the units page');
     assert.match(page.url(), /#\/units/, 'the address should be the units route');
     // The tree is drawn once the compliance reads are in: the county open, its 3 townships.
     await page.getByTestId('summary-cards').waitFor({ timeout: 20_000 });
@@ -54,10 +45,10 @@ test('a supervisor logs in and lands on the units page with the county tree', as
 });
 
 test('a wrong password is refused with a readable error and no session', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
     const refused = allowHttpErrors(page, 401, '/v1/auth/login');
-    await page.goto(demo.url, { waitUntil: 'domcontentloaded' });
+    await page.goto(session.demo.url, { waitUntil: 'domcontentloaded' });
     await waitForPage(page, 'login');
     await page.getByTestId('login-username').fill(DEMO_LOGINS.supervisor.username);
     await page.getByTestId('login-password').fill('not-the-password');
@@ -82,10 +73,10 @@ test('a wrong password is refused with a readable error and no session', async (
 });
 
 test('the language switch turns the console into English and back', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
     const { username, password } = DEMO_LOGINS.supervisor;
-    await login(page, demo.url, username, password);
+    await login(page, session.demo.url, username, password);
     const heading = page.locator('[data-page=units] h1');
     await heading.waitFor();
     assert.equal((await heading.innerText()).trim(), '单位与本月达标情况', 'the units page starts in Chinese');
@@ -112,10 +103,10 @@ test('the language switch turns the console into English and back', async () => 
 });
 
 test('logging out returns to the login form and forgets the session', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
     const { username, password } = DEMO_LOGINS.supervisor;
-    await login(page, demo.url, username, password);
+    await login(page, session.demo.url, username, password);
     // Let the units page finish loading first (its reads would otherwise be refused half-way).
     await page.getByTestId('summary-cards').waitFor({ timeout: 20_000 });
     const token = await page.evaluate(() => sessionStorage.getItem('ft.token'));
@@ -128,7 +119,7 @@ test('logging out returns to the login form and forgets the session', async () =
     assert.equal(await page.evaluate(() => sessionStorage.getItem('ft.token')), null, 'the token should be dropped');
     assert.equal(await page.getByTestId('logout').count(), 0, 'no logout button once signed out');
     // The old token is given back: the server refuses it now.
-    const res = await fetch(`${demo.url}/v1/units`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${session.demo.url}/v1/units`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 401, 'the server should refuse the token given back at logout');
     // A page that needs a login sends back to the form.
     await gotoRoute(page, '#/units', 'login');

@@ -3,29 +3,25 @@
 // scroll sideways. The login form works with the keyboard alone. With FIELDTRAIL_SCREENSHOTS=1
 // this file writes docs/screenshots/<page>.png (desktop) and <page>-phone.png (login, units).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  DEMO_LOGINS, addDays, apiGet, apiLogin, assertNoErrors, countyDateOf, countyNow, demoMonth, findPerson, gotoRoute,
-  horizontalOverflow, launchBrowser, login, newPage, screenshot, settle, startDemo, waitForPage,
+  DEMO_LOGINS, addDays, apiGet, apiLogin, assertNoErrors, countyDateOf, countyNow, demoAndBrowser, demoMonth,
+  findPerson, gotoRoute, horizontalOverflow, login, newPage, screenshot, settle, waitForPage,
 } from './harness.mjs';
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const VILLAGE = '341322100201';
 
-let demo;
-let browser;
 let pages; // [{name, hash, page, ready: [testid selectors that must show], tab?}]
 
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
+const session = demoAndBrowser(async () => {
   // What each page shows, chosen from the demo through the API.
-  const token = await apiLogin(demo.url, DEMO_LOGINS.admin);
+  const token = await apiLogin(session.demo.url, DEMO_LOGINS.admin);
   const month = demoMonth();
   const today = countyNow().date;
   // The village's busiest recent day, one with a record outside the village if there is one.
-  const text = await apiGet(demo.url, token, `/v1/units/${VILLAGE}/records/export`, { query: { from: addDays(today, -14), to: today, format: 'ndjson' }, text: true });
+  const text = await apiGet(session.demo.url, token, `/v1/units/${VILLAGE}/records/export`, { query: { from: addDays(today, -14), to: today, format: 'ndjson' }, text: true });
   const perDay = new Map(); // date -> [records with a position, of which outside]
   for (const line of text.split('\n').filter((l) => l.trim())) {
     const r = JSON.parse(line);
@@ -38,8 +34,8 @@ before(async () => {
     const [x, y] = [rank(a), rank(b)];
     return y[0] - x[0] || y[1] - x[1] || y[2].localeCompare(x[2]);
   })[0] ?? [addDays(today, -1)];
-  const cadre = await findPerson(demo.url, token, 'cadre01');
-  const { draws } = await apiGet(demo.url, token, '/v1/spot-checks/draws', { query: { unit: '341322', from: addDays(today, -7) } });
+  const cadre = await findPerson(session.demo.url, token, 'cadre01');
+  const { draws } = await apiGet(session.demo.url, token, '/v1/spot-checks/draws', { query: { unit: '341322', from: addDays(today, -7) } });
   const draw = draws.find((d) => d.population === 'cadres') ?? draws[0];
   assert.ok(cadre && draw, 'the demo should have cadre01 and a spot-check draw');
   pages = [
@@ -53,10 +49,6 @@ before(async () => {
     { name: 'admin-unit', hash: `#/admin?tab=unit&unit=${VILLAGE}`, page: 'admin', tab: 'unit', ready: ['assignments-table', 'households-table', 'pairings-table'] },
     { name: 'admin-import', hash: '#/admin?tab=import', page: 'admin', tab: 'import', ready: ['import-form'] },
   ];
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
 });
 
 // Opens one page and waits until it shows its data; answers what a failure should mention.
@@ -81,12 +73,12 @@ async function visit(page, spec) {
 }
 
 test('every page renders without errors at 1280×800', async (t) => {
-  const page = await newPage(browser, { viewport: DESKTOP });
+  const page = await newPage(session.browser, { viewport: DESKTOP });
   try {
-    await page.goto(demo.url, { waitUntil: 'domcontentloaded' });
+    await page.goto(session.demo.url, { waitUntil: 'domcontentloaded' });
     await waitForPage(page, 'login');
     await screenshot(page, 'login');
-    await login(page, demo.url, DEMO_LOGINS.admin.username, DEMO_LOGINS.admin.password);
+    await login(page, session.demo.url, DEMO_LOGINS.admin.username, DEMO_LOGINS.admin.password);
     for (const spec of pages) {
       await t.test(spec.name, async () => {
         await visit(page, spec);
@@ -101,14 +93,14 @@ test('every page renders without errors at 1280×800', async (t) => {
 });
 
 test('every page fits a 390×844 phone without sideways scrolling', async (t) => {
-  const page = await newPage(browser, { viewport: PHONE });
+  const page = await newPage(session.browser, { viewport: PHONE });
   try {
-    await page.goto(demo.url, { waitUntil: 'domcontentloaded' });
+    await page.goto(session.demo.url, { waitUntil: 'domcontentloaded' });
     await waitForPage(page, 'login');
     const loginFit = await horizontalOverflow(page);
     assert.ok(!loginFit.overflows, `login: the page is ${loginFit.scrollWidth} px wide on a ${loginFit.innerWidth} px phone: ${loginFit.widest.join(', ')}`);
     await screenshot(page, 'login-phone');
-    await login(page, demo.url, DEMO_LOGINS.admin.username, DEMO_LOGINS.admin.password);
+    await login(page, session.demo.url, DEMO_LOGINS.admin.username, DEMO_LOGINS.admin.password);
     // The menu is a drawer behind a toggle on a phone.
     const toggle = page.getByTestId('menu-toggle');
     assert.ok(await toggle.isVisible(), 'the menu toggle should show on a phone');
@@ -135,9 +127,9 @@ test('every page fits a 390×844 phone without sideways scrolling', async (t) =>
 });
 
 test('the login form can be filled and submitted with the keyboard alone', async () => {
-  const page = await newPage(browser, { viewport: DESKTOP });
+  const page = await newPage(session.browser, { viewport: DESKTOP });
   try {
-    await page.goto(demo.url, { waitUntil: 'domcontentloaded' });
+    await page.goto(session.demo.url, { waitUntil: 'domcontentloaded' });
     await waitForPage(page, 'login');
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName);
     // The form puts the focus in the username field; from the top of the page Tab reaches it too.

@@ -2,22 +2,13 @@
 // asks for outside 08:00–20:00 county time), sees the sample and the checkpoint that seeded it,
 // and recomputes the draw in the browser.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  DEMO_LOGINS, allowHttpErrors, apiGet, apiLogin, assertNoErrors, countyNow, gotoRoute, launchBrowser, login, newPage, screenshot,
-  startDemo,
+  DEMO_LOGINS, allowHttpErrors, apiGet, apiLogin, assertNoErrors, countyNow, demoAndBrowser, gotoRoute, login, newPage,
+  screenshot,
 } from './harness.mjs';
 
-let demo;
-let browser;
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const session = demoAndBrowser();
 
 const UNIT = '341322100'; // 龙城镇: 8 cadres in 4 villages
 const SIZE = 2;
@@ -30,10 +21,10 @@ function inWorkingHours({ hour, minute }) {
 }
 
 test('a supervisor draws a spot-check, sees its sample and seeding checkpoint, and verifies it in the browser', async (t) => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
     const { username, password } = DEMO_LOGINS.supervisor;
-    await login(page, demo.url, username, password);
+    await login(page, session.demo.url, username, password);
     await gotoRoute(page, `#/spot-checks?unit=${UNIT}`, 'spot-checks');
     const form = page.getByTestId('draw-form');
     await form.waitFor();
@@ -81,8 +72,8 @@ test('a supervisor draws a spot-check, sees its sample and seeding checkpoint, a
     assert.equal(await page.locator('[data-testid=draw-list] tbody tr[data-draw-id]').count(), before + 1, 'the new draw should be added to the list');
 
     // The sample and the checkpoint are the ones the server recorded.
-    const token = await apiLogin(demo.url, DEMO_LOGINS.supervisor);
-    const draw = await apiGet(demo.url, token, `/v1/spot-checks/draws/${drawId}`);
+    const token = await apiLogin(session.demo.url, DEMO_LOGINS.supervisor);
+    const draw = await apiGet(session.demo.url, token, `/v1/spot-checks/draws/${drawId}`);
     assert.equal(draw.sample.length, SIZE, `the draw should sample ${SIZE} cadres`);
     const shown = await page.locator('[data-testid=draw-sample] tbody tr').evaluateAll((els) => els.map((e) => e.dataset.memberId));
     assert.deepEqual(shown, draw.sample, 'the page should show the sample in the drawn order');

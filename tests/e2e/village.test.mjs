@@ -1,22 +1,13 @@
 // The village map: a day's records are drawn as markers coloured by their geo verdict with the
 // colours of the legend beside the map, and a record outside the village gets the outside colour.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  DEMO_LOGINS, addDays, apiGet, apiLogin, assertNoErrors, countyDateOf, countyNow, gotoRoute, launchBrowser, login, newPage,
-  screenshot, startDemo,
+  DEMO_LOGINS, addDays, apiGet, apiLogin, assertNoErrors, countyDateOf, countyNow, demoAndBrowser, gotoRoute, login,
+  newPage, screenshot,
 } from './harness.mjs';
 
-let demo;
-let browser;
-before(async () => {
-  demo = await startDemo();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
+const session = demoAndBrowser();
 
 // The verdict the map colours a record by (as api/console/assets/pages/village.js does).
 const geoOf = (r) => (r.verdict?.geo || r.verdict?.household_check || 'none');
@@ -24,9 +15,9 @@ const geoOf = (r) => (r.verdict?.geo || r.verdict?.household_check || 'none');
 // Reads the demo month's records of the whole county through the export the map itself uses,
 // and picks a village and day with a positioned record outside the village and one inside.
 async function pickVillageDay() {
-  const token = await apiLogin(demo.url, DEMO_LOGINS.supervisor);
+  const token = await apiLogin(session.demo.url, DEMO_LOGINS.supervisor);
   const today = countyNow().date;
-  const text = await apiGet(demo.url, token, '/v1/units/341322/records/export', {
+  const text = await apiGet(session.demo.url, token, '/v1/units/341322/records/export', {
     query: { from: addDays(today, -31), to: today, format: 'ndjson' }, text: true,
   });
   const records = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
@@ -74,13 +65,13 @@ function colours(page, recordId, verdict) {
 test('a record marker is drawn in its verdict’s legend colour, and one outside the village in the outside colour', async (t) => {
   const { token, code, date, outside, inside } = await pickVillageDay();
   t.diagnostic(`village ${code} on ${date}: outside ${outside.id}, inside ${inside.id}`);
-  const expected = await apiGet(demo.url, token, `/v1/units/${code}/records/export`, { query: { from: date, to: date, format: 'ndjson' }, text: true });
+  const expected = await apiGet(session.demo.url, token, `/v1/units/${code}/records/export`, { query: { from: date, to: date, format: 'ndjson' }, text: true });
   const positioned = expected.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)).filter((r) => r.position);
 
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
     const { username, password } = DEMO_LOGINS.supervisor;
-    await login(page, demo.url, username, password);
+    await login(page, session.demo.url, username, password);
     const root = await gotoRoute(page, `#/village/${code}?date=${date}`, 'village');
     assert.equal(await root.getAttribute('data-unit-code'), code);
     await page.locator(`[data-testid=map-records-table] tr[data-record-id="${outside.id}"]`).waitFor();
@@ -133,9 +124,9 @@ test('a record marker is drawn in its verdict’s legend colour, and one outside
 });
 
 test('leaving the map while it zooms throws nothing', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   try {
-    await login(page, demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
+    await login(page, session.demo.url, DEMO_LOGINS.supervisor.username, DEMO_LOGINS.supervisor.password);
     await gotoRoute(page, '#/village/341322100201', 'village');
     await page.getByTestId('map-records-table').or(page.getByTestId('map-records-table-empty')).first().waitFor();
     // Zoom in and leave at once, in the middle of the zoom animation.
