@@ -8,49 +8,42 @@ fn coordinates_out_of_range_are_named(backend: Backend) {
     let Some(s) = setup(backend) else {
         return;
     };
-    for lat in [90.000_001, -90.000_001, 91.0, -1e308, 1e308, 360.0] {
-        let body = check_in(A_CENTRE.0, lat, 10.0);
-        let resp = refused_json(
-            &s.app,
-            "/v1/records",
-            &s.cadre.token,
-            &body,
-            422,
-            &["/position/lat"],
-        );
-        assert_eq!(resp.pointers(), ["/position/lat"], "{}", resp.text);
-        let mut household = good_household();
-        household["location"]["lat"] = json!(lat);
-        refused_json(
-            &s.app,
-            "/v1/households",
-            &s.root,
-            &household,
-            422,
-            &["/location/lat"],
-        );
-    }
-    for lon in [180.000_001, -180.000_001, 540.0, 1e308, -1e308] {
-        let body = check_in(lon, A_CENTRE.1, 10.0);
-        let resp = refused_json(
-            &s.app,
-            "/v1/records",
-            &s.cadre.token,
-            &body,
-            422,
-            &["/position/lon"],
-        );
-        assert_eq!(resp.pointers(), ["/position/lon"], "{}", resp.text);
-        let mut household = good_household();
-        household["location"]["lon"] = json!(lon);
-        refused_json(
-            &s.app,
-            "/v1/households",
-            &s.root,
-            &household,
-            422,
-            &["/location/lon"],
-        );
+    let out_of_range: [(&str, &[f64]); 2] = [
+        (
+            "lat",
+            &[90.000_001, -90.000_001, 91.0, -1e308, 1e308, 360.0],
+        ),
+        ("lon", &[180.000_001, -180.000_001, 540.0, 1e308, -1e308]),
+    ];
+    for (axis, values) in out_of_range {
+        let on_position = format!("/position/{axis}");
+        let on_location = format!("/location/{axis}");
+        for &value in values {
+            let (lon, lat) = match axis {
+                "lat" => (A_CENTRE.0, value),
+                _ => (value, A_CENTRE.1),
+            };
+            let body = check_in(lon, lat, 10.0);
+            let resp = refused_json(
+                &s.app,
+                "/v1/records",
+                &s.cadre.token,
+                &body,
+                422,
+                &[&on_position],
+            );
+            assert_eq!(resp.pointers(), [on_position.as_str()], "{}", resp.text);
+            let mut household = good_household();
+            household["location"][axis] = json!(value);
+            refused_json(
+                &s.app,
+                "/v1/households",
+                &s.root,
+                &household,
+                422,
+                &[&on_location],
+            );
+        }
     }
     still_serving(&s);
 }
