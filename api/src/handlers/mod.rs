@@ -13,6 +13,7 @@ pub mod health;
 pub mod households;
 pub mod ledger;
 pub mod lifecycle;
+pub mod paging;
 pub mod pairings;
 pub mod people;
 pub mod records;
@@ -25,18 +26,6 @@ pub mod webhooks;
 
 use crate::error::ApiError;
 use fieldtrail_storage::{Database, DbConnection, StorageResult};
-
-/// One page of a list, as every list answers it: `{items, next_cursor}`, the cursor a string
-/// to send back as `cursor`, null on the last page.
-pub fn page_answer<T: serde::Serialize, C: ToString>(
-    items: Vec<T>,
-    next: Option<C>,
-) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().json(serde_json::json!({
-        "items": items,
-        "next_cursor": next.map(|cursor| cursor.to_string()),
-    }))
-}
 
 /// Runs a read on a pooled connection off the async workers.
 pub async fn read<T, F>(db: &Database, query: F) -> Result<T, ApiError>

@@ -1,6 +1,7 @@
 use crate::auth::{hash_password, Principal};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::handlers::paging::{page_answer, parse_limit, parse_seq_cursor};
 use crate::handlers::read;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -154,9 +155,6 @@ pub struct RecordQuery {
     cursor: Option<String>,
 }
 
-pub const DEFAULT_PAGE: i64 = 100;
-pub const MAX_PAGE: i64 = 1000;
-
 fn parse_filter(query: RecordQuery) -> Result<RecordFilter, ApiError> {
     let mut problems = Problems::new();
     let time = |raw: &Option<String>| raw.as_deref().map(parse_rfc3339).transpose();
@@ -188,37 +186,15 @@ fn parse_filter(query: RecordQuery) -> Result<RecordFilter, ApiError> {
             })
             .transpose(),
     );
-    let limit = problems.check(
-        "/limit",
-        match query.limit.as_deref() {
-            None => Ok(DEFAULT_PAGE),
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or("must be a whole number from 1 to 1000"),
-        },
-    );
-    let after_seq = problems.check(
-        "/cursor",
-        query
-            .cursor
-            .as_deref()
-            .map(|raw| {
-                raw.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or("is not a cursor this server gave")
-            })
-            .transpose(),
-    );
+    let limit = parse_limit(&mut problems, query.limit.as_deref());
+    let after_seq = parse_seq_cursor(&mut problems, query.cursor.as_deref());
     problems.finish()?;
     Ok(RecordFilter {
         from: from.flatten().map(unix_micros),
         to: to.flatten().map(unix_micros),
         kind: kind.flatten(),
-        after_seq: after_seq.flatten(),
-        limit: limit.unwrap_or(DEFAULT_PAGE),
+        after_seq,
+        limit,
     })
 }
 
@@ -236,7 +212,7 @@ pub async fn records(
         fieldtrail_storage::reads::records_of(conn, &row.id, &filter)
     })
     .await?;
-    Ok(super::page_answer(items, next))
+    Ok(page_answer(items, next))
 }
 
 /// The households a cadre is paired with.

@@ -3,8 +3,8 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::handlers::people::{DEFAULT_PAGE, MAX_PAGE};
-use crate::handlers::{page_answer, read, unit_in_scope};
+use crate::handlers::paging::{page_answer, parse_limit, parse_seq_cursor};
+use crate::handlers::{read, unit_in_scope};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use fieldtrail_domain::error::Problems;
@@ -17,22 +17,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 const STAFF: [Role; 3] = [Role::Supervisor, Role::Inspector, Role::Admin];
-
-fn parse_limit(problems: &mut Problems, raw: Option<&str>) -> i64 {
-    problems
-        .check(
-            "/limit",
-            match raw {
-                None => Ok(DEFAULT_PAGE),
-                Some(raw) => raw
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE).contains(n))
-                    .ok_or("must be a whole number from 1 to 1000"),
-            },
-        )
-        .unwrap_or(DEFAULT_PAGE)
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,15 +127,7 @@ async fn page_of(
         .as_deref()
         .and_then(|raw| problems.check("/on", parse_date(raw)))
         .map(format_date);
-    let after_seq = query.cursor.as_deref().map_or(Some(0), |raw| {
-        problems.check(
-            "/cursor",
-            raw.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or("is not a cursor this server gave"),
-        )
-    });
+    let after_seq = parse_seq_cursor(&mut problems, query.cursor.as_deref());
     problems.finish()?;
     let unit = unit_in_scope(state, principal, code).await?;
     Ok(Page {
