@@ -26,7 +26,11 @@ test('a supervisor acknowledges an open alert with a note', async () => {
     const kind = open.find((a) => a.kind === 'record.outside') ? 'record.outside' : open[0].kind;
     await page.getByTestId('alerts-kind').selectOption(kind);
     await page.getByTestId('alerts-apply').click();
-    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=alerts-table] tbody tr[data-alert-id]')].every((tr) => tr.dataset.kind === k), kind);
+    // The table empties while the filtered list loads, and an empty table passes `every`: wait for rows.
+    await page.waitForFunction((k) => {
+      const trs = [...document.querySelectorAll('[data-testid=alerts-table] tbody tr[data-alert-id]')];
+      return trs.length > 0 && trs.every((tr) => tr.dataset.kind === k);
+    }, kind);
     assert.equal(await rows.count(), open.filter((a) => a.kind === kind).length, `the filter should keep the ${kind} alerts`);
 
     const row = rows.first();
