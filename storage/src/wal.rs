@@ -66,17 +66,16 @@ fn run(conn: &mut DbConnection, stop: &Receiver<()>) {
 }
 
 fn checkpoint(conn: &mut DbConnection, health: &mut Health) {
-    let error = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)").err();
-    let message = error.as_ref().map(ToString::to_string).unwrap_or_default();
-    match health.observe(error) {
-        Some(Change::Failing) => tracing::warn!(
-            error = %message,
+    let result = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)");
+    match (health.observe(result.is_err()), result) {
+        (Some(Change::Failing), Err(err)) => tracing::warn!(
+            error = %err,
             "WAL checkpoint failed; retrying every 50 ms, logged again when one succeeds"
         ),
-        Some(Change::Recovered { failures }) => {
+        (Some(Change::Recovered { failures }), _) => {
             tracing::info!(failures, "WAL checkpoint succeeded again")
         }
-        None => {}
+        _ => {}
     }
 }
 
@@ -94,18 +93,18 @@ enum Change {
 }
 
 impl Health {
-    fn observe<E>(&mut self, error: Option<E>) -> Option<Change> {
-        match (error, self.failures) {
-            (Some(_), 0) => {
+    fn observe(&mut self, failed: bool) -> Option<Change> {
+        match (failed, self.failures) {
+            (true, 0) => {
                 self.failures = 1;
                 Some(Change::Failing)
             }
-            (Some(_), _) => {
+            (true, _) => {
                 self.failures += 1;
                 None
             }
-            (None, 0) => None,
-            (None, failures) => {
+            (false, 0) => None,
+            (false, failures) => {
                 self.failures = 0;
                 Some(Change::Recovered { failures })
             }
@@ -120,15 +119,15 @@ mod tests {
     #[test]
     fn only_the_changes_between_failing_and_working_are_reported() {
         let mut health = Health::default();
-        assert_eq!(health.observe::<()>(None), None);
-        assert_eq!(health.observe(Some(())), Some(Change::Failing));
-        assert_eq!(health.observe(Some(())), None);
-        assert_eq!(health.observe(Some(())), None);
+        assert_eq!(health.observe(false), None);
+        assert_eq!(health.observe(true), Some(Change::Failing));
+        assert_eq!(health.observe(true), None);
+        assert_eq!(health.observe(true), None);
         assert_eq!(
-            health.observe::<()>(None),
+            health.observe(false),
             Some(Change::Recovered { failures: 3 })
         );
-        assert_eq!(health.observe::<()>(None), None);
-        assert_eq!(health.observe(Some(())), Some(Change::Failing));
+        assert_eq!(health.observe(false), None);
+        assert_eq!(health.observe(true), Some(Change::Failing));
     }
 }

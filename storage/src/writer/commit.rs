@@ -237,7 +237,9 @@ impl WriterThread {
             self.commit_group(&mut group);
             self.queued.fetch_sub(records, Ordering::AcqRel);
         };
-        // Whatever arrived after the stop is refused; nothing of it was written.
+        // Whatever arrived after the stop is refused; nothing of it was written. A second stop
+        // is told with the first, once the connection is closed.
+        let mut stoppers: Vec<_> = stopped.into_iter().collect();
         receiver.close();
         while let Ok(message) = receiver.try_recv() {
             match message {
@@ -248,15 +250,13 @@ impl WriterThread {
                         "the ledger writer has stopped".into(),
                     )));
                 }
-                Message::Stop(reply) => {
-                    let _ = reply.send(());
-                }
+                Message::Stop(reply) => stoppers.push(reply),
             }
         }
         // Closes the writing connection and ends the WAL checkpointer before anyone is told.
         drop(self);
         tracing::info!("ledger writer stopped");
-        if let Some(reply) = stopped {
+        for reply in stoppers {
             let _ = reply.send(());
         }
     }
